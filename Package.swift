@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "gpuprep",
+    products: [
+        .executable(name: "gpuprep", targets: ["gpuprep"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, as the system provides them.
+        .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
+        // What Swift cannot call itself: libpci's variadic lookups and its non-returning error hook.
+        .target(name: "CShims", dependencies: ["CPCI"], linkerSettings: [.linkedLibrary("pci")]),
+
+        // The only Swift code that imports C or touches host files.
+        .target(name: "GPUPrepSystem", dependencies: ["CPCI", "CKmod", "CShims"]),
+        // Model, discovery, reports and renderers: no C, no global state.
+        .target(name: "GPUPrepCore", dependencies: ["GPUPrepSystem"]),
+        // The command line.
+        .executableTarget(name: "gpuprep", dependencies: [
+            "GPUPrepCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Builds fake host trees for tests and the bundled examples.
+        .target(name: "HostFixtures", path: "Tests/HostFixtures"),
+        .executableTarget(name: "make-fixture-hosts", dependencies: ["HostFixtures"], path: "Tests/make-fixture-hosts"),
+        .testTarget(name: "GPUPrepTests", dependencies: ["GPUPrepCore", "GPUPrepSystem", "HostFixtures"],
+                    resources: [.copy("Golden")]),
+    ]
+)

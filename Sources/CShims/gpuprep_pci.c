@@ -1,0 +1,122 @@
+#include "gpuprep_pci.h"
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static __thread jmp_buf *escape;
+static __thread char message[512];
+
+__attribute__((noreturn)) static void on_error(char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    vsnprintf(message, sizeof message, msg, ap);
+    va_end(ap);
+    if (escape)
+        longjmp(*escape, 1);
+    /* Unreachable in practice: every entry point below sets `escape`. */
+    abort();
+}
+
+/* Warnings (a missing optional file, an unreadable config space) are expected on odd hosts: stay quiet. */
+static void on_warning(char *msg, ...) { (void)msg; }
+static void on_debug(char *msg, ...) { (void)msg; }
+
+#define GUARDED(failure, body)                                  \
+    do {                                                        \
+        jmp_buf here;                                           \
+        jmp_buf *saved = escape;                                \
+        escape = &here;                                         \
+        if (setjmp(here)) {                                     \
+            escape = saved;                                     \
+            if (err && errlen) snprintf(err, errlen, "%s", message); \
+            return failure;                                     \
+        }                                                       \
+        body;                                                   \
+        escape = saved;                                         \
+    } while (0)
+
+struct pci_access *gp_pci_open(const char *sysfs_path, const char *ids_path, char *err, size_t errlen)
+{
+    struct pci_access *a = pci_alloc();
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->error = on_error;
+    a->warning = on_warning;
+    a->debug = on_debug;
+    a->method = PCI_ACCESS_SYS_BUS_PCI;
+    GUARDED(NULL, {
+        pci_set_param(a, "sysfs.path", (char *)sysfs_path);
+        if (ids_path && *ids_path)
+            pci_set_name_list_path(a, (char *)ids_path, 0);
+        pci_init(a);
+    });
+    return a;
+}
+
+int gp_pci_scan(struct pci_access *a, char *err, size_t errlen)
+{
+    GUARDED(-1, pci_scan_bus(a));
+    return 0;
+}
+
+int gp_pci_fill(struct pci_dev *d, unsigned int flags, char *err, size_t errlen)
+{
+    GUARDED(-1, pci_fill_info(d, (int)flags));
+    return 0;
+}
+
+int gp_pci_read(struct pci_dev *d, int pos, unsigned char *buf, int len)
+{
+    int ok = 0;
+    char *err = NULL; size_t errlen = 0;
+    GUARDED(0, ok = pci_read_block(d, pos, buf, len));
+    return ok;
+}
+
+int gp_pci_find_cap(struct pci_dev *d, unsigned int id, unsigned int type)
+{
+    struct pci_cap *cap = NULL;
+    char *err = NULL; size_t errlen = 0;
+    GUARDED(-1, cap = pci_find_cap(d, id, type));
+    return cap ? (int)cap->addr : -1;
+}
+
+static const char *lookup(struct pci_access *a, char *buf, int size, int flags,
+                          unsigned int a1, unsigned int a2, unsigned int a3, unsigned int a4)
+{
+    const char *name = NULL;
+    char *err = NULL; size_t errlen = 0;
+    GUARDED(NULL, name = pci_lookup_name(a, buf, size, flags | PCI_LOOKUP_NO_NUMBERS, a1, a2, a3, a4));
+    return name;
+}
+
+const char *gp_pci_vendor_name(struct pci_access *a, char *buf, int size, unsigned int vendor)
+{
+    return lookup(a, buf, size, PCI_LOOKUP_VENDOR, vendor, 0, 0, 0);
+}
+
+const char *gp_pci_device_name(struct pci_access *a, char *buf, int size, unsigned int vendor, unsigned int device)
+{
+    return lookup(a, buf, size, PCI_LOOKUP_DEVICE, vendor, device, 0, 0);
+}
+
+const char *gp_pci_subsystem_name(struct pci_access *a, char *buf, int size, unsigned int vendor, unsigned int device,
+                                  unsigned int subvendor, unsigned int subdevice)
+{
+    return lookup(a, buf, size, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE, vendor, device, subvendor, subdevice);
+}
+
+const char *gp_pci_class_name(struct pci_access *a, char *buf, int size, unsigned int class_code)
+{
+    return lookup(a, buf, size, PCI_LOOKUP_CLASS, class_code, 0, 0, 0);
+}
+
+const char *gp_pci_property(struct pci_dev *d, unsigned int prop)
+{
+    return pci_get_string_property(d, prop);
+}

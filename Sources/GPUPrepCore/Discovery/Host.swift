@@ -1,0 +1,43 @@
+import GPUPrepSystem
+
+/// The host being inspected: its root, and the libraries opened over it on first use.
+public final class Host {
+    public let root: HostRoot
+    public let sysfs: Sysfs
+    private let pciIDsPath: String?
+    private var openedPCI: LibPCI?
+    private var openedKmod: Kmod??
+
+    /// Opens the host under `root` (`/` for the live one). `pciIDs` overrides the pci.ids database.
+    public init(root: String, pciIDs: String? = nil) throws(GPUPrepError) {
+        do { self.root = try HostRoot(root) } catch { throw GPUPrepError(error) }
+        sysfs = Sysfs(root: self.root)
+        pciIDsPath = pciIDs
+    }
+
+    /// libpci over `<root>/sys/bus/pci`, scanned once.
+    public func pci() throws(GPUPrepError) -> LibPCI {
+        if let openedPCI { return openedPCI }
+        guard sysfs.exists(.sysBusPCIDevices) else {
+            throw GPUPrepError(.noPCIBus, "\(root.display): no PCI devices directory (sys/bus/pci/devices): is this a Linux host tree with sysfs mounted?")
+        }
+        do {
+            let opened = try LibPCI(root: root, idsPath: pciIDsPath)
+            openedPCI = opened
+            return opened
+        } catch {
+            throw GPUPrepError(error)
+        }
+    }
+
+    /// The running kernel's release (`proc/sys/kernel/osrelease` under the root, else uname).
+    public var kernelRelease: String? { sysfs.kernelRelease() }
+
+    /// libkmod over the host's modules, or nil when the host has no module directory for its kernel.
+    public func kmod() -> Kmod? {
+        if let openedKmod { return openedKmod }
+        let opened = kernelRelease.flatMap { try? Kmod(root: root, release: $0) }
+        openedKmod = .some(opened)
+        return opened
+    }
+}

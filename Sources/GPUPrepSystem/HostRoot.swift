@@ -1,0 +1,85 @@
+import Glibc
+
+/// The one place that turns host paths ("/sys/bus/pci/...") into paths on this machine.
+///
+/// Every file gpuprep reads or writes lives under the root given by `--root`
+/// (default `/`), so a captured or fake host tree is inspected exactly like a
+/// live one. Path components that come from outside (addresses, driver names,
+/// type ids) are checked so that none can climb out of the root with `..` or `/`.
+public struct HostRoot: Sendable, Equatable {
+    /// The root directory, without a trailing slash ("" for the live host).
+    public let prefix: String
+
+    /// Whether this is the live host (`/`).
+    public var isLiveHost: Bool { prefix.isEmpty }
+
+    /// The root as the user would write it.
+    public var display: String { prefix.isEmpty ? "/" : prefix }
+
+    /// Opens a root; it must be an existing directory.
+    public init(_ path: String) throws(SystemError) {
+        guard !path.isEmpty else { throw .invalidRoot(path: path, reason: "is empty") }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .invalidRoot(path: path, reason: "does not exist") }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .invalidRoot(path: path, reason: "is not a directory") }
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        if trimmed == "/" { trimmed = "" }
+        if !trimmed.hasPrefix("/") && !trimmed.isEmpty {
+            // Make it absolute so libpci and libkmod see the same tree whatever their working directory.
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+            if getcwd(&buffer, buffer.count) != nil {
+                let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                trimmed = (cwd == "/" ? "" : cwd) + "/" + trimmed
+            }
+        }
+        prefix = trimmed
+    }
+
+    /// The path on this machine of a host path made of checked components.
+    public func path(_ hostPath: HostPath) -> String { prefix + hostPath.string }
+}
+
+/// An absolute path on the host, built only from components that cannot escape it.
+public struct HostPath: Sendable, Hashable, CustomStringConvertible {
+    public let string: String
+    public var description: String { string }
+
+    private init(unchecked: String) { string = unchecked }
+
+    /// Fixed prefixes the tool knows; each is a literal written here and nowhere else.
+    public static let sysBusPCI = HostPath(unchecked: "/sys/bus/pci")
+    public static let sysBusPCIDevices = HostPath(unchecked: "/sys/bus/pci/devices")
+    public static let sysBusPCIDrivers = HostPath(unchecked: "/sys/bus/pci/drivers")
+    public static let sysKernelIOMMUGroups = HostPath(unchecked: "/sys/kernel/iommu_groups")
+    public static let sysClassMdevBus = HostPath(unchecked: "/sys/class/mdev_bus")
+    public static let sysBusMdevDevices = HostPath(unchecked: "/sys/bus/mdev/devices")
+    public static let sysModule = HostPath(unchecked: "/sys/module")
+    public static let procOSRelease = HostPath(unchecked: "/proc/sys/kernel/osrelease")
+    public static let libModules = HostPath(unchecked: "/lib/modules")
+    /// modprobe's configuration directories, in the order modprobe(8) reads them.
+    public static let modprobeConfigDirs = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"]
+        .map { HostPath(unchecked: $0) }
+
+    /// This path with one more component, which must be a plain name.
+    public func appending(_ component: String) throws(SystemError) -> HostPath {
+        guard HostPath.isPlainName(component) else { throw .unsafePathComponent(component) }
+        return HostPath(unchecked: string + "/" + component)
+    }
+
+    /// Appends components that the caller guarantees are plain names (file names
+    /// the kernel defines, or names already validated).
+    public func child(_ components: String...) -> HostPath {
+        var result = string
+        for component in components {
+            precondition(HostPath.isPlainName(component), "unsafe path component \(component)")
+            result += "/" + component
+        }
+        return HostPath(unchecked: result)
+    }
+
+    /// A plain name: not empty, not `.` or `..`, no `/` and no NUL.
+    public static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0)
+    }
+}

@@ -1,0 +1,151 @@
+import CPCI
+import CShims
+import Foundation
+
+/// The identity of a PCI function as the kernel reports it (sysfs `vendor`, `device`, `class`, ...).
+public struct PCIIdentity: Sendable, Equatable {
+    public var vendorID: UInt16
+    public var deviceID: UInt16
+    /// The 24-bit class code: base class, sub-class, programming interface.
+    public var classCode: UInt32
+}
+
+/// One function found by a libpci scan; valid while its `LibPCI` lives.
+public struct PCIDeviceHandle {
+    /// The address as the kernel names the sysfs directory (`0000:3b:00.0`).
+    public let address: String
+    fileprivate let raw: UnsafeMutablePointer<pci_dev>
+}
+
+/// What libpci knows of one function beyond its identity. Any field may be
+/// missing on an odd host; `error` says why the fill failed, when it did.
+public struct PCIDetails: Sendable, Equatable {
+    public var subsystemVendorID: UInt16?
+    public var subsystemDeviceID: UInt16?
+    public var driver: String?
+    public var iommuGroup: Int?
+    public var numaNode: Int?
+    public var modalias: String?
+    public var error: String?
+}
+
+/// A session with libpci over one sysfs tree (`sysfs.path=<root>/sys/bus/pci`).
+///
+/// libpci reads lazily: scanning only lists the directory, and each `identity`
+/// or `details` call reads just the attributes it asks for, so listing the
+/// NVIDIA functions of a host never reads what the others hold.
+public final class LibPCI {
+    private let access: UnsafeMutablePointer<pci_access>
+    /// The functions found by the scan, in libpci's order.
+    public private(set) var functions: [PCIDeviceHandle] = []
+
+    /// Opens libpci on the tree under `root`. `idsPath` overrides the pci.ids database (as `lspci -i`).
+    /// Wraps pci_alloc, pci_init and pci_scan_bus.
+    public init(root: HostRoot, idsPath: String? = nil) throws(SystemError) {
+        let sysfsPath = root.path(.sysBusPCI)
+        var message = [CChar](repeating: 0, count: 512)
+        guard let opened = gp_pci_open(sysfsPath, idsPath, &message, message.count) else {
+            throw .libpci(cText(message))
+        }
+        access = opened
+        if gp_pci_scan(access, &message, message.count) != 0 {
+            pci_cleanup(access)
+            throw .libpci(cText(message))
+        }
+        var found: [PCIDeviceHandle] = []
+        var device = access.pointee.devices
+        while let current = device {
+            let d = current.pointee
+            let address = String(d.domain, radix: 16).leftPadded(4) + ":" + String(d.bus, radix: 16).leftPadded(2)
+                + ":" + String(d.dev, radix: 16).leftPadded(2) + "." + String(d.`func`, radix: 16)
+            found.append(PCIDeviceHandle(address: address, raw: current))
+            device = d.next
+        }
+        functions = found
+    }
+
+    deinit { pci_cleanup(access) }
+
+    /// Vendor, device and class (sysfs `vendor`, `device`, `class`). Wraps pci_fill_info(PCI_FILL_IDENT | PCI_FILL_CLASS).
+    public func identity(_ handle: PCIDeviceHandle) -> PCIIdentity? {
+        let device = handle.raw
+        var message = [CChar](repeating: 0, count: 512)
+        guard gp_pci_fill(device, UInt32(PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT), &message, message.count) == 0 else {
+            return nil
+        }
+        let d = device.pointee
+        return PCIIdentity(vendorID: d.vendor_id, deviceID: d.device_id,
+                           classCode: UInt32(d.device_class) << 8 | UInt32(d.prog_if))
+    }
+
+    /// Subsystem ids, driver, IOMMU group, NUMA node and modalias. Wraps pci_fill_info and pci_get_string_property.
+    public func details(_ handle: PCIDeviceHandle) -> PCIDetails {
+        let device = handle.raw
+        var result = PCIDetails()
+        var message = [CChar](repeating: 0, count: 512)
+        let flags = PCI_FILL_SUBSYS | PCI_FILL_DRIVER | PCI_FILL_IOMMU_GROUP | PCI_FILL_NUMA_NODE | PCI_FILL_MODULE_ALIAS
+        guard gp_pci_fill(device, UInt32(flags), &message, message.count) == 0 else {
+            result.error = cText(message)
+            return result
+        }
+        let d = device.pointee
+        let known = UInt32(d.known_fields)
+        if known & UInt32(PCI_FILL_SUBSYS) != 0 && d.subsys_vendor_id != 0xffff {
+            result.subsystemVendorID = d.subsys_vendor_id
+            result.subsystemDeviceID = d.subsys_id
+        }
+        if let driver = gp_pci_property(device, UInt32(PCI_FILL_DRIVER)) { result.driver = String(cString: driver) }
+        if let group = gp_pci_property(device, UInt32(PCI_FILL_IOMMU_GROUP)) { result.iommuGroup = Int(String(cString: group)) }
+        if known & UInt32(PCI_FILL_NUMA_NODE) != 0 && d.numa_node >= 0 { result.numaNode = Int(d.numa_node) }
+        // libpci keeps the newline that ends the sysfs file; an alias ending in `i00` would not match it.
+        if let alias = d.module_alias {
+            result.modalias = String(cString: alias).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return result
+    }
+
+    /// Reads `count` bytes of configuration space at `offset`; nil when they cannot be read
+    /// (no `config` file, a short file, or a function that answers all ones). Wraps pci_read_block.
+    public func config(_ handle: PCIDeviceHandle, offset: Int, count: Int) -> [UInt8]? {
+        let device = handle.raw
+        var bytes = [UInt8](repeating: 0, count: count)
+        guard gp_pci_read(device, Int32(offset), &bytes, Int32(count)) == 1 else { return nil }
+        return bytes
+    }
+
+    /// Names from the pci.ids database, as `lspci -nn` shows them. Wraps pci_lookup_name.
+    public func vendorName(_ vendor: UInt16) -> String? {
+        lookup { gp_pci_vendor_name(access, $0, $1, UInt32(vendor)) }
+    }
+
+    public func deviceName(vendor: UInt16, device: UInt16) -> String? {
+        lookup { gp_pci_device_name(access, $0, $1, UInt32(vendor), UInt32(device)) }
+    }
+
+    public func subsystemName(vendor: UInt16, device: UInt16, subvendor: UInt16, subdevice: UInt16) -> String? {
+        lookup { gp_pci_subsystem_name(access, $0, $1, UInt32(vendor), UInt32(device), UInt32(subvendor), UInt32(subdevice)) }
+    }
+
+    /// The name of a class (base and sub-class, e.g. 0x0300 "VGA compatible controller").
+    public func className(_ classCode: UInt32) -> String? {
+        lookup { gp_pci_class_name(access, $0, $1, classCode >> 8) }
+    }
+
+    private func lookup(_ call: (UnsafeMutablePointer<CChar>, Int32) -> UnsafePointer<CChar>?) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        return buffer.withUnsafeMutableBufferPointer { raw in
+            call(raw.baseAddress!, Int32(raw.count)).map { String(cString: $0) }
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+/// A NUL-terminated C buffer as a Swift string.
+func cText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

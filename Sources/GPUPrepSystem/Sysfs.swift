@@ -1,0 +1,77 @@
+import Glibc
+
+/// Reads of sysfs-style attribute files, links and directories under a host root.
+///
+/// Attributes are small text files; a missing or unreadable one is `nil`, never
+/// an error, because real hosts and captured trees routinely lack some of them.
+public struct Sysfs: Sendable {
+    public let root: HostRoot
+
+    public init(root: HostRoot) { self.root = root }
+
+    /// The trimmed contents of an attribute, or nil when it cannot be read.
+    public func read(_ path: HostPath) -> String? {
+        let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > 1 << 20 { break }   // attributes are small; never slurp a huge file
+        }
+        var text = String(decoding: bytes, as: UTF8.self)
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return text
+    }
+
+    /// Whether anything (file, directory, link target) exists at the path.
+    public func exists(_ path: HostPath) -> Bool {
+        access(root.path(path), F_OK) == 0
+    }
+
+    /// Whether the path is a symbolic link (dangling or not).
+    public func isLink(_ path: HostPath) -> Bool {
+        var info = stat()
+        return lstat(root.path(path), &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// The last component of a link's target, if the link exists and its target
+    /// does too. sysfs names drivers, IOMMU groups and physical functions this way;
+    /// only the name is used, so a link can never lead outside the root.
+    public func linkName(_ path: HostPath) -> String? {
+        let full = root.path(path)
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(full, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        guard access(full, F_OK) == 0 else { return nil }   // dangling
+        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let name = target.split(separator: "/").last.map(String.init)
+        return name.flatMap { HostPath.isPlainName($0) ? $0 : nil }
+    }
+
+    /// The entry names of a directory (sorted), or nil when it cannot be opened.
+    public func list(_ path: HostPath) -> [String]? {
+        guard let dir = opendir(root.path(path)) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The kernel release of the host: `proc/sys/kernel/osrelease` under the root, else uname(2).
+    public func kernelRelease() -> String? {
+        if let release = read(.procOSRelease), !release.isEmpty { return release }
+        var names = utsname()
+        uname(&names)
+        return withUnsafeBytes(of: names.release) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}

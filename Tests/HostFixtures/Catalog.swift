@@ -1,0 +1,323 @@
+import Foundation
+
+/// The fixture hosts tests and the bundled examples use. Each is built from real data
+/// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
+public enum Catalog {
+    public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu"]
+
+    /// Builds the named host under `root`. `data` is the folder with the real data files.
+    public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
+        switch name {
+        case "desktop-b550": return try desktopB550(root)
+        case "dgx-a100": return try dgxA100(root)
+        case "vgpu-l40s-sriov": return try vgpuL40S(root, data: data)
+        case "vgpu-mdev": return try vgpuMdev(root, data: data)
+        case "t4-server": return try t4Server(root, data: data)
+        case "p6t6-no-iommu": return try p6t6(root, data: data)
+        default: throw FixtureError("no fixture host named \(name)")
+        }
+    }
+
+    /// Modules that drive the functions of these hosts, with the aliases their real builds carry.
+    static let commonModules = [
+        FakeModule("nouveau", aliases: ["pci:v000010DEd*sv*sd*bc03sc*i*", "pci:v000012D2d*sv*sd*bc03sc*i*"]),
+        // nvidia.ko also provides the nvidia-nvswitch driver.
+        FakeModule("nvidia", aliases: ["pci:v000010DEd*sv*sd*bc03sc00i00", "pci:v000010DEd*sv*sd*bc03sc02i00",
+                                       "pci:v000010DEd*sv*sd*bc06sc80i00"]),
+        FakeModule("snd_hda_intel", aliases: ["pci:v000010DEd*sv*sd*bc04sc03i00", "pci:v00001022d00001487sv*sd*bc*sc*i*",
+                                                "pci:v00008086d00003A6Esv*sd*bc*sc*i*"]),
+        FakeModule("xhci_pci", aliases: ["pci:v*d*sv*sd*bc0Csc03i30"]),
+        FakeModule("ehci_pci", aliases: ["pci:v*d*sv*sd*bc0Csc03i20"]),
+        FakeModule("uhci_hcd", aliases: ["pci:v*d*sv*sd*bc0Csc03i00"]),
+        FakeModule("i2c_nvidia_gpu", aliases: ["pci:v000010DEd*sv*sd*bc0Csc80i00"]),
+        FakeModule("ahci", aliases: ["pci:v*d*sv*sd*bc01sc06i01"]),
+        FakeModule("r8169", aliases: ["pci:v000010ECd00008168sv*sd*bc*sc*i*", "pci:v000010ECd00008125sv*sd*bc*sc*i*"]),
+        FakeModule("mlx5_core", aliases: ["pci:v000015B3d0000101Bsv*sd*bc*sc*i*"]),
+        FakeModule("i2c_piix4", aliases: ["pci:v00001022d0000790Bsv*sd*bc*sc*i*"]),
+        FakeModule("ccp", aliases: ["pci:v00001022d00001486sv*sd*bc*sc*i*"]),
+        FakeModule("vfio_pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
+    ]
+
+    // MARK: desktop-b550: a gaming desktop, GT 710 for the host and RTX 2070 SUPER for a VM
+
+    /// IOMMU groups, ids and names from a real MSI B550M MORTAR listing (vga-passthrough, CC BY-SA 4.0).
+    /// The RTX 2070 SUPER is on vfio-pci but its HDMI audio was left on snd_hda_intel, the
+    /// classic trap; the GT 710 shares group 13 with the chipset's USB, SATA and NIC.
+    static func desktopB550(_ root: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let amd: UInt16 = 0x1022, nv: UInt16 = 0x10de
+        func f(_ a: String, _ v: UInt16, _ d: UInt16, _ c: UInt32, _ drv: String?, _ g: Int, parent: String? = nil) throws {
+            try host.add(FakeFunction("0000:" + a, vendor: v, device: d, classCode: c, driver: drv, group: g,
+                                      parent: parent.map { "0000:" + $0 }))
+        }
+        try f("00:01.0", amd, 0x1482, 0x060000, nil, 0)
+        try f("00:01.2", amd, 0x1483, 0x060400, "pcieport", 1)
+        try f("00:02.0", amd, 0x1482, 0x060000, nil, 2)
+        try f("00:03.0", amd, 0x1482, 0x060000, nil, 3)
+        try f("00:03.1", amd, 0x1483, 0x060400, "pcieport", 4)
+        try f("00:04.0", amd, 0x1482, 0x060000, nil, 5)
+        try f("00:05.0", amd, 0x1482, 0x060000, nil, 6)
+        try f("00:07.0", amd, 0x1482, 0x060000, nil, 7)
+        try f("00:07.1", amd, 0x1484, 0x060400, "pcieport", 8)
+        try f("00:08.0", amd, 0x1482, 0x060000, nil, 9)
+        try f("00:08.1", amd, 0x1484, 0x060400, "pcieport", 10)
+        try f("00:14.0", amd, 0x790b, 0x0c0500, "piix4_smbus", 11)
+        try f("00:14.3", amd, 0x790e, 0x060100, nil, 11)
+        for fn in 0...7 { try f("00:18.\(fn)", amd, 0x1440 + UInt16(fn), 0x060000, fn == 3 ? "k10temp" : nil, 12) }
+        try f("02:00.0", amd, 0x43ee, 0x0c0330, "xhci_hcd", 13, parent: "00:01.2")
+        try f("02:00.1", amd, 0x43eb, 0x010601, "ahci", 13, parent: "00:01.2")
+        try f("02:00.2", amd, 0x43e9, 0x060400, "pcieport", 13, parent: "00:01.2")
+        try f("03:00.0", amd, 0x43ea, 0x060400, "pcieport", 13, parent: "02:00.2")
+        try f("03:09.0", amd, 0x43ea, 0x060400, "pcieport", 13, parent: "02:00.2")
+        var gt710 = FakeFunction("0000:04:00.0", vendor: nv, device: 0x128b, classCode: 0x030000, driver: "nouveau",
+                                 group: 13, parent: "0000:03:00.0")
+        gt710.bootVGA = true
+        gt710.resetMethods = "bus"
+        try host.add(gt710)
+        try f("04:00.1", nv, 0x0e0f, 0x040300, "snd_hda_intel", 13, parent: "03:00.0")
+        try f("2a:00.0", 0x10ec, 0x8125, 0x020000, "r8169", 13, parent: "03:09.0")
+        var rtx = FakeFunction("0000:2b:00.0", vendor: nv, device: 0x1e84, classCode: 0x030000, driver: "vfio-pci",
+                               group: 14, parent: "0000:00:03.1")
+        rtx.driverOverride = "vfio-pci"
+        rtx.resetMethods = "flr bus"
+        try host.add(rtx)
+        try f("2b:00.1", nv, 0x10f8, 0x040300, "snd_hda_intel", 14, parent: "00:03.1")
+        try f("2b:00.2", nv, 0x1ad8, 0x0c0330, "xhci_hcd", 14, parent: "00:03.1")
+        try f("2b:00.3", nv, 0x1ad9, 0x0c8000, "nvidia-gpu", 14, parent: "00:03.1")
+        try f("2c:00.0", amd, 0x148a, 0x130000, nil, 15, parent: "00:07.1")
+        try f("2d:00.0", amd, 0x1485, 0x130000, nil, 16, parent: "00:08.1")
+        try f("2d:00.1", amd, 0x1486, 0x108000, "ccp", 17, parent: "00:08.1")
+        try f("2d:00.3", amd, 0x149c, 0x0c0330, "xhci_hcd", 18, parent: "00:08.1")
+        try f("2d:00.4", amd, 0x1487, 0x040300, "snd_hda_intel", 19, parent: "00:08.1")
+        try host.addModules(commonModules)
+        return host
+    }
+
+    // MARK: dgx-a100: eight SXM GPUs and six NVSwitches
+
+    /// Modelled on NVIDIA's DGX A100 (addresses and NUMA layout as its user guide shows them):
+    /// A100-SXM4-40GB 10de:20b0 behind PCIe switches, NVSwitch 10de:1af1, ConnectX-6 NICs.
+    static func dgxA100(_ root: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let gpus = [("07", 3), ("0f", 3), ("47", 1), ("4e", 1), ("87", 7), ("90", 7), ("b7", 5), ("bd", 5)]
+        var group = 20
+        for (bus, numa) in gpus {
+            // The switch's downstream port sits on the bus just before the GPU's.
+            let upstream = String(format: "0000:%02x:00.0", Int(bus, radix: 16)! - 1)
+            var bridge = FakeFunction(upstream, vendor: 0x1000, device: 0xc010, classCode: 0x060400,
+                                      driver: "pcieport", group: group, numa: numa)
+            bridge.revision = 0xb0
+            try host.add(bridge)
+            group += 1
+            var gpu = FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: 0x20b0, classCode: 0x030200,
+                                   subsystem: (0x10de, 0x134f), driver: "nvidia", group: group, numa: numa, parent: upstream)
+            gpu.resetMethods = "flr bus"
+            try host.add(gpu)
+            group += 1
+        }
+        for (index, bus) in ["c4", "c5", "c6", "c7", "c8", "c9"].enumerated() {
+            try host.add(FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: 0x1af1, classCode: 0x068000,
+                                      subsystem: (0x10de, 0x1636), driver: "nvidia-nvswitch", group: 60 + index, numa: 6))
+        }
+        for (index, bus) in ["0c", "12", "4b", "54", "8d", "94", "ba", "cc"].enumerated() {
+            try host.add(FakeFunction("0000:\(bus):00.0", vendor: 0x15b3, device: 0x101b, classCode: 0x020700,
+                                      subsystem: (0x15b3, 0x0007), driver: "mlx5_core", group: 70 + index,
+                                      numa: gpus[index].1))
+        }
+        try host.addModules(commonModules, modprobeConfig: ["blacklist-nouveau.conf": "blacklist nouveau\noptions nouveau modeset=0\n"])
+        return host
+    }
+
+    // MARK: vgpu-l40s-sriov: NVIDIA vGPU 17+ on SR-IOV VFs
+
+    /// Two L40S 10de:26b9. The first has 4 VFs enabled; VF 26:00.4 carries the real
+    /// `creatable_vgpu_types` captured from an L40S VF (harvester, Apache-2.0), VF 26:00.5 runs an
+    /// L40S-24Q (so the others can only take another 24Q, NVIDIA's one-size rule), and VF 26:00.7
+    /// answers all ones in config space, as a VF in reset does. The second card has SR-IOV off.
+    static func vgpuL40S(_ root: URL, data: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let creatable = try String(contentsOf: data.appendingPathComponent("harvester_L40S-VF_0000-26-00.4_creatable_vgpu_types"), encoding: .utf8)
+        let header = creatable.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        try host.add(FakeFunction("0000:25:01.0", vendor: 0x8086, device: 0x352a, classCode: 0x060400, driver: "pcieport", group: 30, numa: 0))
+        var pf = FakeFunction("0000:26:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                              driver: "nvidia", group: 31, numa: 0, parent: "0000:25:01.0")
+        pf.sriovTotalVFs = 32
+        pf.resetMethods = "bus"
+        try host.add(pf)
+        for (index, fn) in ["4", "5", "6", "7"].enumerated() {
+            var vf = FakeFunction("0000:26:00.\(fn)", vendor: 0x10de, device: 0x26b9, classCode: 0x030200,
+                                  subsystem: (0x10de, 0x1851), driver: "nvidia", group: 32 + index, numa: 0, parent: "0000:25:01.0")
+            vf.physfn = "0000:26:00.0"
+            if fn == "7" { vf.config = [UInt8](repeating: 0xff, count: 256) }
+            try host.add(vf)
+            switch fn {
+            case "4": try host.addNVIDIAVGPUFiles(vf.address, creatable: header + "\n1155  : NVIDIA L40S-24Q\n", current: "0")
+            case "5": try host.addNVIDIAVGPUFiles(vf.address, creatable: header + "\n", current: "1155")
+            default: try host.addNVIDIAVGPUFiles(vf.address, creatable: header + "\n1155  : NVIDIA L40S-24Q\n", current: "0")
+            }
+        }
+        var second = FakeFunction("0000:a1:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                  driver: "nvidia", group: 50, numa: 1)
+        second.sriovTotalVFs = 32
+        try host.add(second)
+        // The full list, as the first VF of a fresh card shows it: the real capture.
+        try host.add(FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                  driver: "nvidia", group: 60, numa: 1))
+        try host.setAttribute("0000:c1:00.0", "sriov_totalvfs", "32")
+        try host.setAttribute("0000:c1:00.0", "sriov_numvfs", "1")
+        var fresh = FakeFunction("0000:c1:00.4", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                 driver: "nvidia", group: 61, numa: 1)
+        fresh.physfn = "0000:c1:00.0"
+        try host.add(fresh)
+        try host.addNVIDIAVGPUFiles(fresh.address, creatable: creatable, current: "0")
+        try host.addModules(commonModules)
+        return host
+    }
+
+    // MARK: vgpu-mdev: vGPU over mdev (before vGPU 17)
+
+    /// A V100 and an RTX 6000 with the real mdev type lists published for them (OpenStack charms, Apache-2.0).
+    static func vgpuMdev(_ root: URL, data: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        try host.add(FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x1db4, classCode: 0x030200, subsystem: (0x10de, 0x1214),
+                                  driver: "nvidia", group: 80, numa: 1))
+        try host.add(FakeFunction("0000:41:00.0", vendor: 0x10de, device: 0x1e30, classCode: 0x030000, subsystem: (0x10de, 0x12ba),
+                                  driver: "nvidia", group: 40, numa: 0))
+        for fn in 1...3 {
+            let (device, cls): (UInt16, UInt32) = [(0x10f7, 0x040300), (0x1ad6, 0x0c0330), (0x1ad7, 0x0c8000)][fn - 1]
+            try host.add(FakeFunction("0000:41:00.\(fn)", vendor: 0x10de, device: device, classCode: cls, driver: nil, group: 40, numa: 0))
+        }
+        for (file, parent) in [("charm-guide_vgpu-rst_V100-list-vgpu-types.txt", "0000:c1:00.0"),
+                               ("charm-nova-compute-nvidia-vgpu_README_RTX6000-list-vgpu-types.txt", "0000:41:00.0")] {
+            let text = try String(contentsOf: data.appendingPathComponent(file), encoding: .utf8)
+            try host.addMdevTypes(parent, parseTypeList(text))
+        }
+        try host.addModules(commonModules)
+        return host
+    }
+
+    /// `<type dir>, <parent>, <name>, <description>` lines; available instances start at max_instance.
+    static func parseTypeList(_ text: String) -> [FakeMdevType] {
+        text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: ",", maxSplits: 3).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 4 else { return nil }
+            let max = parts[3].components(separatedBy: "max_instance=").last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 1
+            return FakeMdevType(id: parts[0], name: parts[2], description: parts[3], available: max)
+        }
+    }
+
+    // MARK: t4-server: a real server with a Tesla T4
+
+    /// The functions of a real host's ghw snapshot (harvester, Apache-2.0), rebuilt with the
+    /// files lspci needs (config, resource); the snapshot itself has no IOMMU groups.
+    static func t4Server(_ root: URL, data: URL) throws -> FakeHost {
+        let snapshot = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-t4-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: snapshot) }
+        try extractT4Snapshot(data: data, to: snapshot)
+        let host = try FakeHost(root: root)
+        let devices = snapshot.appendingPathComponent("sys/bus/pci/devices")
+        let fm = FileManager.default
+        func read(_ dir: URL, _ name: String) -> String? {
+            (try? String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var functions: [FakeFunction] = []
+        for name in try fm.contentsOfDirectory(atPath: devices.path).sorted() {
+            let dir = devices.appendingPathComponent(name).resolvingSymlinksInPath()
+            guard let vendor = read(dir, "vendor").flatMap({ UInt16($0.dropFirst(2), radix: 16) }),
+                  let device = read(dir, "device").flatMap({ UInt16($0.dropFirst(2), radix: 16) }),
+                  let cls = read(dir, "class").flatMap({ UInt32($0.dropFirst(2), radix: 16) }) else { continue }
+            let driver = (try? fm.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("driver").path))
+                .map { ($0 as NSString).lastPathComponent }
+            let parentName = dir.deletingLastPathComponent().lastPathComponent
+            var function = FakeFunction(name, vendor: vendor, device: device, classCode: cls, driver: driver, group: nil,
+                                        numa: read(dir, "numa_node").flatMap { Int($0) } ?? -1,
+                                        parent: PCIAddressText.isAddress(parentName) ? parentName : nil)
+            function.revision = read(dir, "revision").flatMap { UInt8($0.dropFirst(2), radix: 16) } ?? 0
+            functions.append(function)
+        }
+        // Parents first, so each function nests under its bridge.
+        for function in functions.sorted(by: { ($0.parent == nil ? 0 : 1, $0.address) < ($1.parent == nil ? 0 : 1, $1.address) }) {
+            try host.add(function)
+        }
+        try host.addModules(commonModules)
+        return host
+    }
+
+    /// Extracts the real snapshot as it was captured (no config, resource or IOMMU files).
+    public static func extractT4Snapshot(data: URL, to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["tar", "-xzf", data.appendingPathComponent("harvester-ghw-snapshot-T4.tar.gz").path, "-C", directory.path]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw FixtureError("tar failed on the T4 snapshot") }
+    }
+
+    // MARK: p6t6-no-iommu: a 2009 desktop, from its full config-space dump
+
+    /// The pciutils test tree of an ASUS P6T6 (GPL-2.0-or-later): every function's 4 KiB config
+    /// space, a GeForce 210 + HDA behind NF200 bridges. No IOMMU groups: VT-d is off.
+    static func p6t6(_ root: URL, data: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let text = try String(contentsOf: data.appendingPathComponent("pciutils_tests_tree-asus-p6t6.lspci-xxxx.txt"), encoding: .utf8)
+        let dumps = parseHexDump(text)
+        // Bridges name the bus behind them (config byte 0x19): that is where their children live.
+        var parentOfBus: [UInt8: String] = [:]
+        for (address, config) in dumps where config[14] & 0x7f == 1 { parentOfBus[config[0x19]] = address }
+        let drivers: [UInt16: String] = [0x0604: "pcieport", 0x0c03: "uhci_hcd", 0x0403: "snd_hda_intel", 0x0106: "ahci",
+                                         0x0c05: "i801_smbus", 0x0200: "r8169", 0x0107: "mpt3sas", 0x0300: "nouveau"]
+        func add(_ address: String) throws {
+            guard let config = dumps[address], host.exists("sys/bus/pci/devices/\(address)") == false else { return }
+            let bus = UInt8(address.dropFirst(5).prefix(2), radix: 16) ?? 0
+            let parent = parentOfBus[bus]
+            if let parent { try add(parent) }
+            let cls = UInt32(config[11]) << 16 | UInt32(config[10]) << 8 | UInt32(config[9])
+            var driver = drivers[UInt16(cls >> 8)]
+            if cls == 0x0c0320 { driver = "ehci-pci" }
+            var function = FakeFunction(address, vendor: UInt16(config[0]) | UInt16(config[1]) << 8,
+                                        device: UInt16(config[2]) | UInt16(config[3]) << 8, classCode: cls,
+                                        driver: driver, group: nil, numa: -1, parent: parent)
+            if config[14] & 0x7f == 0 {
+                function.subsystemVendor = UInt16(config[0x2c]) | UInt16(config[0x2d]) << 8
+                function.subsystemDevice = UInt16(config[0x2e]) | UInt16(config[0x2f]) << 8
+            }
+            function.revision = config[8]
+            function.config = config
+            if cls >> 8 == 0x0300 { function.bootVGA = true }
+            try host.add(function)
+        }
+        for address in dumps.keys.sorted() { try add(address) }
+        try host.addModules(commonModules)
+        return host
+    }
+
+    /// `lspci -xxxx` text: a `BB:DD.F description` line, then `OFF: xx xx ...` rows.
+    static func parseHexDump(_ text: String) -> [String: [UInt8]] {
+        var result: [String: [UInt8]] = [:]
+        var current: String?
+        for line in text.split(separator: "\n") {
+            let first = line.split(separator: " ", maxSplits: 1).first.map(String.init) ?? ""
+            if PCIAddressText.isAddress("0000:" + first) {
+                current = "0000:" + first
+                result[current!] = []
+            } else if let address = current, first.hasSuffix(":"), let offset = Int(first.dropLast(), radix: 16) {
+                let bytes = line.split(separator: " ").dropFirst().compactMap { UInt8($0, radix: 16) }
+                var config = result[address]!
+                if config.count < offset + bytes.count { config += [UInt8](repeating: 0xff, count: offset + bytes.count - config.count) }
+                config.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+                result[address] = config
+            }
+        }
+        return result
+    }
+}
+
+enum PCIAddressText {
+    /// `DDDD:BB:DD.F`
+    static func isAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: ":")
+        return parts.count == 3 && parts[0].count == 4 && parts[1].count == 2 && parts[2].count == 4
+            && parts[2].dropFirst(2).first == "." && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+
+/// One PCI function of a fake host.
+public struct FakeFunction: Sendable {
+    public var address: String
+    public var vendor: UInt16
+    public var device: UInt16
+    public var subsystemVendor: UInt16? = nil
+    public var subsystemDevice: UInt16? = nil
+    /// 24-bit class code (base, sub, prog-if).
+    public var classCode: UInt32
+    public var revision: UInt8 = 0xa1
+    public var driver: String? = nil
+    public var iommuGroup: Int? = nil
+    /// -1 is what the kernel writes when it does not know.
+    public var numaNode: Int? = -1
+    public var bootVGA: Bool? = nil
+    public var driverOverride: String? = nil
+    /// The upstream bridge (its directory holds this one, as in /sys/devices).
+    public var parent: String? = nil
+    public var sriovTotalVFs: Int? = nil
+    public var physfn: String? = nil
+    /// Raw configuration space; generated from the ids when nil.
+    public var config: [UInt8]? = nil
+    public var resetMethods: String? = nil
+
+    public init(_ address: String, vendor: UInt16, device: UInt16, classCode: UInt32,
+                subsystem: (UInt16, UInt16)? = nil, driver: String? = nil, group: Int? = nil,
+                numa: Int? = -1, parent: String? = nil) {
+        self.address = address
+        self.vendor = vendor
+        self.device = device
+        self.classCode = classCode
+        self.subsystemVendor = subsystem?.0
+        self.subsystemDevice = subsystem?.1
+        self.driver = driver
+        self.iommuGroup = group
+        self.numaNode = numa
+        self.parent = parent
+        if classCode >> 8 == 0x0300 { bootVGA = false }
+    }
+
+    /// The modalias the kernel would show for this function.
+    public var modalias: String {
+        func h(_ v: UInt16) -> String { String(format: "%08X", UInt32(v)) }
+        return "pci:v\(h(vendor))d\(h(device))sv\(h(subsystemVendor ?? 0))sd\(h(subsystemDevice ?? 0))"
+            + String(format: "bc%02Xsc%02Xi%02X", classCode >> 16, (classCode >> 8) & 0xff, classCode & 0xff)
+    }
+
+    /// A 256-byte configuration space with the ids, class and header type filled in.
+    public var generatedConfig: [UInt8] {
+        var c = [UInt8](repeating: 0, count: 256)
+        func put16(_ at: Int, _ v: UInt16) { c[at] = UInt8(v & 0xff); c[at + 1] = UInt8(v >> 8) }
+        put16(0, vendor); put16(2, device)
+        put16(4, 0x0006)                        // memory + bus master
+        c[8] = revision
+        c[9] = UInt8(classCode & 0xff); c[10] = UInt8((classCode >> 8) & 0xff); c[11] = UInt8(classCode >> 16)
+        let isBridge = classCode >> 8 == 0x0604
+        c[14] = isBridge ? 0x01 : 0x00
+        if !isBridge, let sv = subsystemVendor, let sd = subsystemDevice { put16(0x2c, sv); put16(0x2e, sd) }
+        return c
+    }
+}
+
+/// A kernel module of a fake host, for libkmod to find by alias.
+public struct FakeModule: Sendable {
+    public var name: String
+    public var aliases: [String]
+    public init(_ name: String, aliases: [String]) { self.name = name; self.aliases = aliases }
+}
+
+/// An mdev type offered by a parent device.
+public struct FakeMdevType: Sendable {
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var deviceAPI = "vfio-pci"
+    public var availableInstances: Int
+    public init(id: String, name: String, description: String?, available: Int) {
+        self.id = id; self.name = name; self.description = description; self.availableInstances = available
+    }
+}
+
+/// Builds a fake Linux host tree (sysfs, procfs, modules) that libpci, libkmod and
+/// lspci read exactly as they read a real one.
+public final class FakeHost {
+    public let root: URL
+    public var release = "6.1.0-fixture-amd64"
+    private let fm = FileManager.default
+    private var functions: [String: FakeFunction] = [:]
+
+    public init(root: URL) throws {
+        self.root = root
+        try? fm.removeItem(at: root)
+        try fm.createDirectory(at: root, withIntermediateDirectories: true)
+        for dir in ["sys/bus/pci/devices", "sys/bus/pci/drivers", "sys/devices", "proc/sys/kernel"] {
+            try mkdir(dir)
+        }
+        try write("proc/sys/kernel/osrelease", release)
+        try write("sys/bus/pci/drivers_probe", "")
+        try write("sys/bus/pci/rescan", "")
+    }
+
+    public var path: String { root.path }
+
+    // MARK: PCI functions
+
+    public func add(_ function: FakeFunction) throws {
+        functions[function.address] = function
+        let dir = devicePath(function.address)
+        try mkdir(dir)
+        func attr(_ name: String, _ value: String) throws { try write(dir + "/" + name, value) }
+        try attr("vendor", String(format: "0x%04x", function.vendor))
+        try attr("device", String(format: "0x%04x", function.device))
+        try attr("class", String(format: "0x%06x", function.classCode))
+        try attr("revision", String(format: "0x%02x", function.revision))
+        if let sv = function.subsystemVendor, let sd = function.subsystemDevice {
+            try attr("subsystem_vendor", String(format: "0x%04x", sv))
+            try attr("subsystem_device", String(format: "0x%04x", sd))
+        }
+        try attr("irq", "0")
+        try attr("resource", String(repeating: "0x0000000000000000 0x0000000000000000 0x0000000000000000\n", count: 13))
+        try attr("modalias", function.modalias)
+        if let numa = function.numaNode { try attr("numa_node", String(numa)) }
+        try attr("driver_override", function.driverOverride ?? "(null)")
+        if let vga = function.bootVGA { try attr("boot_vga", vga ? "1" : "0") }
+        if let methods = function.resetMethods { try attr("reset_method", methods) }
+        try writeData(dir + "/config", Data(function.config ?? function.generatedConfig))
+        try symlink("sys/bus/pci/devices/\(function.address)", to: dir)
+        if let driver = function.driver { try bind(function.address, to: driver) }
+        if let group = function.iommuGroup { try joinGroup(function.address, group) }
+        if let total = function.sriovTotalVFs {
+            try attr("sriov_totalvfs", String(total))
+            try attr("sriov_numvfs", "0")
+        }
+        if let pf = function.physfn {
+            try symlink(dir + "/physfn", to: devicePath(pf))
+            let pfDir = devicePath(pf)
+            let index = (try? fm.contentsOfDirectory(atPath: root.appendingPathComponent(pfDir).path)
+                .filter { $0.hasPrefix("virtfn") }.count) ?? 0
+            try symlink(pfDir + "/virtfn\(index)", to: dir)
+            let count = index + 1
+            try write(pfDir + "/sriov_numvfs", String(count))
+        }
+    }
+
+    /// The sysfs directory of a function: nested under its parent bridges, as the kernel does.
+    public func devicePath(_ address: String) -> String {
+        var chain = [address]
+        var current = functions[address]?.parent
+        while let parent = current {
+            chain.insert(parent, at: 0)
+            current = functions[parent]?.parent
+        }
+        let domainBus = "pci" + address.prefix(4) + ":" + (functions[chain[0]]?.address.dropFirst(5).prefix(2) ?? "00")
+        return "sys/devices/" + domainBus + "/" + chain.joined(separator: "/")
+    }
+
+    public func bind(_ address: String, to driver: String) throws {
+        let driverDir = "sys/bus/pci/drivers/" + driver
+        try mkdir(driverDir)
+        for file in ["bind", "unbind", "new_id", "remove_id"] where !exists(driverDir + "/" + file) {
+            try write(driverDir + "/" + file, "")
+        }
+        try symlink(devicePath(address) + "/driver", to: driverDir)
+        try symlink(driverDir + "/" + address, to: devicePath(address))
+    }
+
+    public func joinGroup(_ address: String, _ group: Int) throws {
+        let groupDir = "sys/kernel/iommu_groups/\(group)"
+        try mkdir(groupDir + "/devices")
+        try write(groupDir + "/type", "DMA")
+        try symlink(devicePath(address) + "/iommu_group", to: groupDir)
+        try symlink(groupDir + "/devices/" + address, to: devicePath(address))
+    }
+
+    /// NVIDIA's vGPU 17+ files on a VF.
+    public func addNVIDIAVGPUFiles(_ address: String, creatable: String, current: String) throws {
+        let dir = devicePath(address) + "/nvidia"
+        try mkdir(dir)
+        try write(dir + "/creatable_vgpu_types", creatable)
+        try write(dir + "/current_vgpu_type", current)
+    }
+
+    /// An mdev parent with its supported types, and its /sys/class/mdev_bus entry.
+    public func addMdevTypes(_ address: String, _ types: [FakeMdevType]) throws {
+        let dir = devicePath(address) + "/mdev_supported_types"
+        for type in types {
+            let typeDir = dir + "/" + type.id
+            try mkdir(typeDir + "/devices")
+            try write(typeDir + "/name", type.name)
+            if let description = type.description { try write(typeDir + "/description", description) }
+            try write(typeDir + "/device_api", type.deviceAPI)
+            try write(typeDir + "/available_instances", String(type.availableInstances))
+            try write(typeDir + "/create", "")
+        }
+        try mkdir("sys/class/mdev_bus")
+        try symlink("sys/class/mdev_bus/" + address, to: devicePath(address))
+    }
+
+    /// Replaces an attribute's contents, or removes it (nil): for odd and broken hosts.
+    public func setAttribute(_ address: String, _ name: String, _ value: String?) throws {
+        let path = devicePath(address) + "/" + name
+        if let value { try write(path, value) } else { try fm.removeItem(at: root.appendingPathComponent(path)) }
+    }
+
+    /// Points a link of a function at nothing, as a half-removed device leaves it.
+    public func dangle(_ address: String, _ link: String) throws {
+        let path = devicePath(address) + "/" + link
+        try? fm.removeItem(at: root.appendingPathComponent(path))
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent(path).path, withDestinationPath: "../../../bus/pci/drivers/gone")
+    }
+
+    // MARK: kernel modules
+
+    /// Compiles one tiny object per module whose `.modinfo` holds its aliases, then runs
+    /// depmod over the tree, so libkmod's alias lookups answer as on a real host.
+    public func addModules(_ modules: [FakeModule], modprobeConfig: [String: String] = [:]) throws {
+        let moduleDir = "lib/modules/\(release)/kernel/drivers/fixture"
+        try mkdir(moduleDir)
+        let work = fm.temporaryDirectory.appendingPathComponent("gpuprep-ko-\(UUID().uuidString)")
+        try fm.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: work) }
+        for module in modules {
+            var source = ""
+            let entries = module.aliases.map { "alias=\($0)" } + ["license=GPL", "name=\(module.name)"]
+            for (index, entry) in entries.enumerated() {
+                source += "static const char m\(index)[] __attribute__((section(\".modinfo\"), used, aligned(1))) = \"\(entry)\";\n"
+            }
+            let c = work.appendingPathComponent(module.name + ".c")
+            try source.write(to: c, atomically: true, encoding: .utf8)
+            let ko = root.appendingPathComponent(moduleDir + "/" + module.name + ".ko")
+            try run("/usr/bin/env", ["cc", "-c", "-o", ko.path, c.path])
+        }
+        for (name, text) in modprobeConfig {
+            try mkdir("etc/modprobe.d")
+            try write("etc/modprobe.d/" + name, text)
+        }
+        let order = modules.map { "kernel/drivers/fixture/\($0.name).ko" }.joined(separator: "\n")
+        try write("lib/modules/\(release)/modules.order", order)
+        try write("lib/modules/\(release)/modules.builtin", "")
+        try write("lib/modules/\(release)/modules.builtin.modinfo", "")
+        try run("/usr/bin/env", ["depmod", "-b", root.path, release])
+    }
+
+    // MARK: files
+
+    public func write(_ relative: String, _ text: String) throws {
+        let url = root.appendingPathComponent(relative)
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data((text.isEmpty || text.hasSuffix("\n") ? text : text + "\n").utf8).write(to: url)
+    }
+
+    public func writeData(_ relative: String, _ data: Data) throws {
+        try data.write(to: root.appendingPathComponent(relative))
+    }
+
+    public func mkdir(_ relative: String) throws {
+        try fm.createDirectory(at: root.appendingPathComponent(relative), withIntermediateDirectories: true)
+    }
+
+    public func exists(_ relative: String) -> Bool {
+        fm.fileExists(atPath: root.appendingPathComponent(relative).path)
+    }
+
+    /// A relative symlink at `link` pointing to `target` (both relative to the root), as sysfs makes them.
+    public func symlink(_ link: String, to target: String) throws {
+        let linkURL = root.appendingPathComponent(link)
+        try fm.createDirectory(at: linkURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? fm.removeItem(at: linkURL)
+        let depth = link.split(separator: "/").count - 1
+        let relative = String(repeating: "../", count: depth) + target
+        try fm.createSymbolicLink(atPath: linkURL.path, withDestinationPath: relative)
+    }
+
+    private func run(_ tool: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw FixtureError("\(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+        }
+    }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
