@@ -29,7 +29,8 @@ let package = Package(
         // Builds fake host trees for tests and the bundled examples.
         .target(name: "HostFixtures", path: "Tests/HostFixtures"),
         .executableTarget(name: "make-fixture-hosts", dependencies: ["HostFixtures"], path: "Tests/make-fixture-hosts"),
-        .testTarget(name: "GPUPrepTests", dependencies: ["GPUPrepCore", "GPUPrepSystem", "HostFixtures"],
-                    resources: [.copy("Golden")]),
+        // Depends on the executable so that `swift test` builds the binary the CLI tests run.
+        .testTarget(name: "GPUPrepTests", dependencies: ["GPUPrepCore", "GPUPrepSystem", "HostFixtures", "gpuprep"],
+                    exclude: ["Golden"]),
     ]
 )

@@ -50,9 +50,10 @@ struct pci_access *gp_pci_open(const char *sysfs_path, const char *ids_path, cha
     a->debug = on_debug;
     a->method = PCI_ACCESS_SYS_BUS_PCI;
     GUARDED(NULL, {
-        pci_set_param(a, "sysfs.path", (char *)sysfs_path);
+        pci_set_param(a, "sysfs.path", (char *)sysfs_path);   /* libpci copies parameter values */
+        /* libpci keeps the pointer (and frees it when told to), so hand it a copy. */
         if (ids_path && *ids_path)
-            pci_set_name_list_path(a, (char *)ids_path, 0);
+            pci_set_name_list_path(a, strdup(ids_path), 1);
         pci_init(a);
     });
     return a;
@@ -66,7 +67,20 @@ int gp_pci_scan(struct pci_access *a, char *err, size_t errlen)
 
 int gp_pci_fill(struct pci_dev *d, unsigned int flags, char *err, size_t errlen)
 {
-    GUARDED(-1, pci_fill_info(d, (int)flags));
+    /* libpci marks fields as known before reading them: after a failure, forget them so
+       that a later call reads (and fails) again instead of returning zeros. */
+    unsigned int known = d->known_fields;
+    jmp_buf here;
+    jmp_buf *saved = escape;
+    escape = &here;
+    if (setjmp(here)) {
+        escape = saved;
+        d->known_fields = known;
+        if (err && errlen) snprintf(err, errlen, "%s", message);
+        return -1;
+    }
+    pci_fill_info(d, (int)flags);
+    escape = saved;
     return 0;
 }
 

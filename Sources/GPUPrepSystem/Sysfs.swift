@@ -33,6 +33,12 @@ public struct Sysfs: Sendable {
         access(root.path(path), F_OK) == 0
     }
 
+    /// Whether a file given on the command line (not a host path) can be read.
+    public static func isReadableFile(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, R_OK) == 0
+    }
+
     /// Whether the path is a symbolic link (dangling or not).
     public func isLink(_ path: HostPath) -> Bool {
         var info = stat()

@@ -33,8 +33,8 @@ struct GlobalOptions: ParsableArguments {
         return TextStyle(color: !noColor && !noColorEnv && Terminal.standardOutputIsTerminal)
     }
 
-    func openHost() throws(GPUPrepError) -> GPUPrepCore.Host {
-        try Host(root: resolvedRoot, pciIDs: resolvedPCIIDs)
+    func openHost() throws(GPUPrepError) -> HostContext {
+        try HostContext(root: resolvedRoot, pciIDs: resolvedPCIIDs)
     }
 
     /// Runs a command body, printing its output; errors become one line (or a JSON document)

@@ -16,9 +16,9 @@ public enum DiscoveryScope: Sendable {
 /// read for the functions in scope alone, so a host with thousands of NIC VFs costs little
 /// when only its GPUs are wanted.
 public struct PCIDiscovery {
-    public let host: Host
+    public let host: HostContext
 
-    public init(host: Host) { self.host = host }
+    public init(host: HostContext) { self.host = host }
 
     /// All functions in scope, sorted by address, with kinds and companions resolved.
     public func functions(_ scope: DiscoveryScope) throws(GPUPrepError) -> [PCIFunction] {

@@ -8,6 +8,8 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case usage
         /// `--root` is not a directory.
         case invalidRoot = "invalid-root"
+        /// A file named on the command line cannot be read.
+        case unreadableFile = "unreadable-file"
         /// The root holds no PCI bus (no sysfs).
         case noPCIBus = "no-pci-bus"
         /// An address that names no function on the host.
@@ -21,7 +23,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         public var exitStatus: Int32 {
             switch self {
             case .usage, .unsafePath: return 64          // EX_USAGE
-            case .invalidRoot, .unknownDevice: return 66 // EX_NOINPUT
+            case .invalidRoot, .unknownDevice, .unreadableFile: return 66 // EX_NOINPUT
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
             case .system: return 74                      // EX_IOERR
             }

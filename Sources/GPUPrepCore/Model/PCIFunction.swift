@@ -23,6 +23,7 @@ public enum VGPUInterface: String, Codable, Sendable {
 public struct SRIOV: Codable, Sendable, Equatable {
     public var totalVFs: Int
     public var numVFs: Int
+    public init(totalVFs: Int, numVFs: Int) { self.totalVFs = totalVFs; self.numVFs = numVFs }
 }
 
 /// One PCI function as discovered on the host. Fields are nil when the host does not say.

@@ -34,7 +34,7 @@ public enum ListText {
     static func name(_ f: PCIFunction) -> String {
         guard let vendor = f.vendorID, let device = f.deviceID else { return "(unreadable)" }
         let ids = "[\(hex(vendor, 4)):\(hex(device, 4))]"
-        var text = f.deviceName ?? "Device \(hex(device, 4))"
+        var text = f.deviceName ?? "Device"
         if f.kind == .other, let vendorName = f.vendorName { text = vendorName + " " + text }
         return text + " " + ids
     }

@@ -58,7 +58,7 @@ public struct ListReport: Encodable, Sendable {
     }
 
     /// Builds the report for a scope.
-    public static func make(host: Host, scope: DiscoveryScope) throws(GPUPrepError) -> ListReport {
+    public static func make(host: HostContext, scope: DiscoveryScope) throws(GPUPrepError) -> ListReport {
         let discovery = PCIDiscovery(host: host)
         let functions = try discovery.functions(scope)
         let all: Bool

@@ -1,7 +1,7 @@
 import GPUPrepSystem
 
 /// The host being inspected: its root, and the libraries opened over it on first use.
-public final class Host {
+public final class HostContext {
     public let root: HostRoot
     public let sysfs: Sysfs
     private let pciIDsPath: String?
@@ -12,6 +12,9 @@ public final class Host {
     public init(root: String, pciIDs: String? = nil) throws(GPUPrepError) {
         do { self.root = try HostRoot(root) } catch { throw GPUPrepError(error) }
         sysfs = Sysfs(root: self.root)
+        if let pciIDs, !Sysfs.isReadableFile(pciIDs) {
+            throw GPUPrepError(.unreadableFile, "cannot read the pci.ids file \(pciIDs): give a readable file to --pci-ids, or omit it for the system database")
+        }
         pciIDsPath = pciIDs
     }
 
