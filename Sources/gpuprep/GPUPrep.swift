@@ -16,6 +16,7 @@ struct GPUPrep: ParsableCommand {
           66  no such input: --root is not a directory, an address names no device
           69  the root has no PCI bus (sys/bus/pci/devices is missing)
           74  a read or a library call failed
+
         With --json, errors are one JSON document on standard error:
           {"schemaVersion": 1, "error": {"code": "...", "message": "...", "exitStatus": N}}
         """,

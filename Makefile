@@ -1,0 +1,68 @@
+# gpuprep: make demo | make test | make install PREFIX=/usr/local | make generate
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+SWIFT ?= swift
+# The man page's date is pinned so that regenerating it changes nothing unless the CLI did.
+MAN_DATE := 2026-11-21
+RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/gpuprep
+APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
+EXAMPLES := desktop-b550 vgpu-l40s-sriov
+
+.PHONY: deps build demo test generate check-generated examples install clean
+
+# System packages the build and the tests need; installed with apt when missing and root.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "swift not found: install a Swift 6 toolchain (swift.org)"; exit 1; }
+
+build: deps
+	$(SWIFT) build -c release --product gpuprep
+
+demo: build
+	@bin=$(RELEASE_BIN); for h in $(EXAMPLES); do \
+	  echo; echo "\$$ gpuprep list --root examples/hosts/$$h"; $$bin list --root examples/hosts/$$h || exit 1; done; \
+	echo; echo "\$$ gpuprep list --root examples/hosts/desktop-b550 --json 2b:00.1"; \
+	$$bin list --root examples/hosts/desktop-b550 --json 2b:00.1 || exit 1; \
+	echo; echo "\$$ gpuprep list          # this machine"; $$bin list || exit 1; \
+	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
+
+test: deps
+	$(SWIFT) test
+	$(MAKE) --no-print-directory check-generated
+
+# Completions and the man page are generated from the command tree and committed.
+generate:
+	$(SWIFT) build --product gpuprep
+	@bin=$$($(SWIFT) build --show-bin-path)/gpuprep; \
+	$$bin --generate-completion-script bash > completions/gpuprep.bash; \
+	$$bin --generate-completion-script zsh > completions/_gpuprep; \
+	$$bin --generate-completion-script fish > completions/gpuprep.fish
+	$(SWIFT) package generate-manual --date $(MAN_DATE) --authors "the gpuprep authors" >/dev/null
+	cp .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 man/gpuprep.1
+
+check-generated:
+	@$(SWIFT) package generate-manual --date $(MAN_DATE) --authors "the gpuprep authors" >/dev/null
+	@diff -u man/gpuprep.1 .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 \
+	  || { echo "man/gpuprep.1 is stale: run 'make generate' and commit it"; exit 1; }
+	@echo "man page up to date"
+
+# The sample hosts the demo reads, built from the real data by the test fixture builder.
+examples:
+	$(SWIFT) build --product make-fixture-hosts
+	rm -rf examples/hosts && $$($(SWIFT) build --show-bin-path)/make-fixture-hosts Tests/Fixtures/data examples/hosts $(EXAMPLES)
+
+install: build
+	install -D -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/gpuprep
+	install -D -m 644 man/gpuprep.1 $(DESTDIR)$(PREFIX)/share/man/man1/gpuprep.1
+	install -D -m 644 completions/gpuprep.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gpuprep
+	install -D -m 644 completions/_gpuprep $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gpuprep
+	install -D -m 644 completions/gpuprep.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/gpuprep.fish
+
+clean:
+	$(SWIFT) package clean

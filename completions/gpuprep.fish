@@ -1,0 +1,94 @@
+function __gpuprep_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __gpuprep_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __gpuprep_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __gpuprep_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __gpuprep_parse_tokens -S
+    set -l unparsed_tokens (__gpuprep_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'gpuprep'
+        __gpuprep_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'list'
+            __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'all' 'version' 'h/help'
+        case 'help'
+            __gpuprep_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __gpuprep_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __gpuprep_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __gpuprep_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __gpuprep_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__gpuprep_tokens -p)
+    if test -z "$(__gpuprep_tokens -t)"
+        set -l index (count (__gpuprep_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'gpuprep' -f
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'list' -d 'List NVIDIA GPUs, their VFs, companion functions and NVSwitches.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" all' -l 'all' -d 'List every PCI function, not only NVIDIA ones.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep list" -ge 1' -fka '(__gpuprep_custom_completion ---completion list -- positional@0 (count (__gpuprep_tokens -pc)) (__gpuprep_tokens -tC))'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep help" version' -l 'version' -d 'Show the version.'
