@@ -20,6 +20,8 @@ deps:
 	  else echo "missing packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 	@command -v $(SWIFT) >/dev/null || { echo "swift not found: install a Swift 6 toolchain (swift.org)"; exit 1; }
+	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema \
+	  || { echo "the tests need python3 with jsonschema (apt-get install python3-jsonschema)"; exit 1; }
 
 build: deps
 	$(SWIFT) build -c release --product gpuprep
