@@ -24,6 +24,10 @@ function __gpuprep_parse_tokens -S
         switch $unparsed_tokens[1]
         case 'list'
             __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'all' 'version' 'h/help'
+        case 'iommu'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'nvidia' 'version' 'h/help'
+        case 'conflicts'
+            __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'version' 'h/help'
         case 'help'
             __gpuprep_parse_subcommand -r 1 'version'
         end
@@ -82,6 +86,8 @@ complete -c 'gpuprep' -f
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'list' -d 'List NVIDIA GPUs, their VFs, companion functions and NVSwitches.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'iommu' -d 'Show every IOMMU group, its members, and whether VFIO can take it.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'conflicts' -d 'Say what stops each NVIDIA GPU (or the given devices) from being assigned to a VM.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
@@ -91,4 +97,18 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep list" -ge 1' -fka '(__gpuprep_custom_completion ---completion list -- positional@0 (count (__gpuprep_tokens -pc)) (__gpuprep_tokens -tC))'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" nvidia' -l 'nvidia' -d 'Only the groups that hold an NVIDIA function.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep iommu" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep conflicts" -ge 1' -fka '(__gpuprep_custom_completion ---completion conflicts -- positional@0 (count (__gpuprep_tokens -pc)) (__gpuprep_tokens -tC))'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep conflicts" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep help" version' -l 'version' -d 'Show the version.'

@@ -17,6 +17,12 @@ public struct PCIDeviceHandle {
     fileprivate let raw: UnsafeMutablePointer<pci_dev>
 }
 
+/// The ACS registers of a function (PCIe spec 7.7.8).
+public enum ACSRegisters: Sendable, Equatable {
+    case absent
+    case present(capabilities: UInt16, control: UInt16)
+}
+
 /// What libpci knows of one function beyond its identity. Any field may be
 /// missing on an odd host; `error` says why the fill failed, when it did.
 public struct PCIDetails: Sendable, Equatable {
@@ -111,6 +117,37 @@ public final class LibPCI {
         var bytes = [UInt8](repeating: 0, count: count)
         guard gp_pci_read(device, Int32(offset), &bytes, Int32(count)) == 1 else { return nil }
         return bytes
+    }
+
+    /// The header type (config byte 0x0e, without the multi-function bit): 0 endpoint, 1 PCI-PCI
+    /// bridge, 2 CardBus bridge. Nil when config space cannot be read or answers all ones.
+    public func headerType(_ handle: PCIDeviceHandle) -> UInt8? {
+        guard let byte = config(handle, offset: 0x0e, count: 1)?.first, byte != 0xff else { return nil }
+        return byte & 0x7f
+    }
+
+    /// The ACS (Access Control Services) extended capability: its capability and control registers,
+    /// `.absent` when the function has none, nil when config space cannot be read.
+    /// Wraps pci_fill_info(PCI_FILL_EXT_CAPS) and pci_find_cap(PCI_EXT_CAP_ID_ACS).
+    public func acs(_ handle: PCIDeviceHandle) -> ACSRegisters? {
+        guard config(handle, offset: 0, count: 4).map({ $0 != [0xff, 0xff, 0xff, 0xff] }) == true else { return nil }
+        var message = [CChar](repeating: 0, count: 512)
+        guard gp_pci_fill(handle.raw, UInt32(PCI_FILL_CAPS | PCI_FILL_EXT_CAPS), &message, message.count) == 0 else { return nil }
+        let offset = gp_pci_find_cap(handle.raw, UInt32(PCI_EXT_CAP_ID_ACS), UInt32(PCI_CAP_EXTENDED))
+        guard offset >= 0 else { return .absent }
+        guard let bytes = config(handle, offset: Int(offset) + 4, count: 4) else { return nil }
+        return .present(capabilities: UInt16(bytes[0]) | UInt16(bytes[1]) << 8, control: UInt16(bytes[2]) | UInt16(bytes[3]) << 8)
+    }
+
+    /// The PCI Express device/port type (PCIe capability flags bits 7:4): 4 root port, 5 switch
+    /// upstream port, 6 switch downstream port, ... Nil for a conventional PCI function or when
+    /// config space cannot be read. Wraps pci_find_cap(PCI_CAP_ID_EXP).
+    public func pcieType(_ handle: PCIDeviceHandle) -> UInt8? {
+        var message = [CChar](repeating: 0, count: 512)
+        guard gp_pci_fill(handle.raw, UInt32(PCI_FILL_CAPS), &message, message.count) == 0 else { return nil }
+        let offset = gp_pci_find_cap(handle.raw, UInt32(PCI_CAP_ID_EXP), UInt32(PCI_CAP_NORMAL))
+        guard offset >= 0, let flags = config(handle, offset: Int(offset) + 2, count: 1)?.first else { return nil }
+        return (flags >> 4) & 0x0f
     }
 
     /// Names from the pci.ids database, as `lspci -nn` shows them. Wraps pci_lookup_name.

@@ -59,6 +59,26 @@ public struct Sysfs: Sendable {
         return name.flatMap { HostPath.isPlainName($0) ? $0 : nil }
     }
 
+    /// A link's target as written, without following it (for `/proc/PID/fd/N`, whose targets
+    /// name files on the host, such as `/dev/vfio/12`). Nil when it is not a link.
+    public func linkTarget(_ path: HostPath) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(root.path(path), &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The names of the directories above a device in `/sys/devices` (its physical path: root
+    /// complex, then each bridge), from the resolved `/sys/bus/pci/devices/<name>` link.
+    public func physicalPath(ofPCIDevice name: String) -> [String]? {
+        guard let resolved = realpath(root.path(HostPath.sysBusPCIDevices.child(name)), nil) else { return nil }
+        defer { free(resolved) }
+        let full = String(cString: resolved)
+        let prefix = root.path(.sysDevices) + "/"
+        guard full.hasPrefix(prefix) else { return nil }   // a link leading out of the root is ignored
+        return full.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
+    }
+
     /// The entry names of a directory (sorted), or nil when it cannot be opened.
     public func list(_ path: HostPath) -> [String]? {
         guard let dir = opendir(root.path(path)) else { return nil }

@@ -119,10 +119,23 @@ import Testing
     }
 
     @Test func goldenJSONValidates() throws {
-        let dir = Fixtures.golden.appendingPathComponent("list")
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".json") {
-            let check = try validate(try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8), against: "list.schema.json")
-            #expect(check.status == 0, "\(name): \(check.stdout)\(check.stderr)")
+        for command in ["list", "iommu", "conflicts"] {
+            let dir = Fixtures.golden.appendingPathComponent(command)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".json") {
+                let check = try validate(try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8),
+                                         against: "\(command).schema.json")
+                #expect(check.status == 0, "\(command)/\(name): \(check.stdout)\(check.stderr)")
+            }
+        }
+    }
+
+    @Test(arguments: Catalog.names)
+    func iommuAndConflictsValidate(host: String) throws {
+        for (command, schema) in [("iommu", "iommu.schema.json"), ("conflicts", "conflicts.schema.json")] {
+            let run = try Run.gpuprep([command, "--json", "--root", Fixtures.host(host)])
+            #expect(run.status == 0 || (command == "conflicts" && run.status == 1), "\(command): \(run.stderr)")
+            let check = try validate(run.stdout, against: schema)
+            #expect(check.status == 0, "\(command) on \(host): \(check.stdout)\(check.stderr)")
         }
     }
 

@@ -3,7 +3,8 @@ import Foundation
 /// The fixture hosts tests and the bundled examples use. Each is built from real data
 /// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
 public enum Catalog {
-    public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu"]
+    public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu",
+                               "laptop-gtx765m", "plx-rtx2080ti"]
 
     /// Builds the named host under `root`. `data` is the folder with the real data files.
     public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
@@ -14,6 +15,12 @@ public enum Catalog {
         case "vgpu-mdev": return try vgpuMdev(root, data: data)
         case "t4-server": return try t4Server(root, data: data)
         case "p6t6-no-iommu": return try p6t6(root, data: data)
+        case "laptop-gtx765m":
+            return try fromGroupListing(root, data: data, file: "MobilePassThrough-issue7_GTX765M_laptop_excerpt.txt",
+                                        gpuDriver: "nvidia", parents: ["01": "00:01.0"])
+        case "plx-rtx2080ti":
+            return try fromGroupListing(root, data: data, file: "kata-containers-issue6779_8xRTX2080Ti_excerpt.txt",
+                                        gpuDriver: "vfio-pci", parents: ["1b": "19:08.0", "1c": "19:0c.0"], acsPorts: true)
         default: throw FixtureError("no fixture host named \(name)")
         }
     }
@@ -46,9 +53,17 @@ public enum Catalog {
     static func desktopB550(_ root: URL) throws -> FakeHost {
         let host = try FakeHost(root: root)
         let amd: UInt16 = 0x1022, nv: UInt16 = 0x10de
+        // The CPU's root ports enforce ACS; the 500-series chipset switch below 00:01.2 has none on its
+        // downstream ports, which is why its USB, SATA, NIC and the GT 710 share group 13.
+        let ports: [String: (type: UInt8, acs: UInt16?)] = [
+            "00:01.2": (4, 0x001d), "00:03.1": (4, 0x001d), "00:07.1": (4, 0x001d), "00:08.1": (4, 0x001d),
+            "02:00.2": (5, nil), "03:00.0": (6, nil), "03:09.0": (6, nil),
+        ]
         func f(_ a: String, _ v: UInt16, _ d: UInt16, _ c: UInt32, _ drv: String?, _ g: Int, parent: String? = nil) throws {
-            try host.add(FakeFunction("0000:" + a, vendor: v, device: d, classCode: c, driver: drv, group: g,
-                                      parent: parent.map { "0000:" + $0 }))
+            var function = FakeFunction("0000:" + a, vendor: v, device: d, classCode: c, driver: drv, group: g,
+                                        parent: parent.map { "0000:" + $0 })
+            if let port = ports[a] { function.pcieType = port.type; function.acsControl = port.acs }
+            try host.add(function)
         }
         try f("00:01.0", amd, 0x1482, 0x060000, nil, 0)
         try f("00:01.2", amd, 0x1483, 0x060400, "pcieport", 1)
@@ -93,6 +108,44 @@ public enum Catalog {
         return host
     }
 
+    // MARK: hosts rebuilt from real IOMMU group listings
+
+    /// Any of the usual listing formats (`IOMMU Group N BB:DD.F ...`, or a group header line then
+    /// member lines), with the class and ids that `lspci -nn` printed. Drivers follow the class;
+    /// `parents` places a bus under a bridge, since the listings do not show the topology.
+    static func fromGroupListing(_ root: URL, data: URL, file: String, gpuDriver: String,
+                                 parents: [String: String], acsPorts: Bool = false) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let text = try String(contentsOf: data.appendingPathComponent(file), encoding: .utf8)
+        let groupPattern = try NSRegularExpression(pattern: #"IOMMU [Gg]roup (\d+)"#)
+        let devicePattern = try NSRegularExpression(
+            pattern: #"([0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) [^\[]*(?:\[[^\]]*\][^\[]*)*?\[([0-9a-f]{4})\]: .*\[([0-9a-f]{4}):([0-9a-f]{4})\]"#)
+        let drivers: [UInt16: String] = [0x0604: "pcieport", 0x0403: "snd_hda_intel", 0x0c03: "xhci_hcd", 0x0c80: "nvidia-gpu",
+                                         0x0200: "alx", 0x0280: "ath9k", 0x0104: "ahci", 0x0106: "ahci", 0x0c05: "i801_smbus",
+                                         0x0601: "lpc_ich", 0x0780: "mei_me"]
+        var group = 0
+        for line in text.split(separator: "\n").map(String.init) {
+            let range = NSRange(line.startIndex..., in: line)
+            if let match = groupPattern.firstMatch(in: line, range: range), let r = Range(match.range(at: 1), in: line) {
+                group = Int(line[r]) ?? group
+            }
+            guard let match = devicePattern.firstMatch(in: line, range: range) else { continue }
+            func field(_ i: Int) -> String { String(line[Range(match.range(at: i), in: line)!]) }
+            let address = "0000:" + field(1)
+            let cls = UInt32(field(2), radix: 16)! << 8 | (field(2) == "0c03" ? 0x30 : 0)
+            let vendor = UInt16(field(3), radix: 16)!, device = UInt16(field(4), radix: 16)!
+            let driver = cls >> 16 == 0x03 && vendor == 0x10de ? gpuDriver : drivers[UInt16(cls >> 8)]
+            let parent = parents[String(field(1).prefix(2))].map { "0000:" + $0 }
+            var function = FakeFunction(address, vendor: vendor, device: device, classCode: cls, driver: driver, group: group,
+                                        parent: parent)
+            if cls >> 8 == 0x0604 { function.pcieType = acsPorts ? 6 : 4; function.acsControl = acsPorts ? 0x001d : nil }
+            if cls >> 16 == 0x03 && vendor == 0x10de && gpuDriver == "vfio-pci" { function.driverOverride = "vfio-pci" }
+            try host.add(function)
+        }
+        try host.addModules(commonModules)
+        return host
+    }
+
     // MARK: dgx-a100: eight SXM GPUs and six NVSwitches
 
     /// Modelled on NVIDIA's DGX A100 (addresses and NUMA layout as its user guide shows them):
@@ -107,6 +160,8 @@ public enum Catalog {
             var bridge = FakeFunction(upstream, vendor: 0x1000, device: 0xc010, classCode: 0x060400,
                                       driver: "pcieport", group: group, numa: numa)
             bridge.revision = 0xb0
+            bridge.pcieType = 6
+            bridge.acsControl = 0x001d
             try host.add(bridge)
             group += 1
             var gpu = FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: 0x20b0, classCode: 0x030200,
@@ -119,6 +174,10 @@ public enum Catalog {
             try host.add(FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: 0x1af1, classCode: 0x068000,
                                       subsystem: (0x10de, 0x1636), driver: "nvidia-nvswitch", group: 60 + index, numa: 6))
         }
+        // The first GPU is on vfio-pci and a running QEMU holds its group open.
+        try host.bind("0000:07:00.0", to: "vfio-pci", replacing: "nvidia")
+        try host.addProcess(pid: 4242, name: "qemu-system-x86", openFiles: ["/dev/vfio/vfio", "/dev/vfio/21", "/dev/kvm"])
+        try host.addProcess(pid: 1, name: "systemd", openFiles: ["/dev/null", "/run/systemd/notify"])
         for (index, bus) in ["0c", "12", "4b", "54", "8d", "94", "ba", "cc"].enumerated() {
             try host.add(FakeFunction("0000:\(bus):00.0", vendor: 0x15b3, device: 0x101b, classCode: 0x020700,
                                       subsystem: (0x15b3, 0x0007), driver: "mlx5_core", group: 70 + index,

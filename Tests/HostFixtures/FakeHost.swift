@@ -23,6 +23,11 @@ public struct FakeFunction: Sendable {
     /// Raw configuration space; generated from the ids when nil.
     public var config: [UInt8]? = nil
     public var resetMethods: String? = nil
+    /// PCIe port type for the PCI Express capability (4 root port, 5 upstream, 6 downstream, 0 endpoint).
+    public var pcieType: UInt8? = nil
+    /// ACS control register; nil: no ACS capability. Needs `pcieType` (libpci reads extended
+    /// capabilities only behind a PCI Express capability).
+    public var acsControl: UInt16? = nil
 
     public init(_ address: String, vendor: UInt16, device: UInt16, classCode: UInt32,
                 subsystem: (UInt16, UInt16)? = nil, driver: String? = nil, group: Int? = nil,
@@ -58,6 +63,18 @@ public struct FakeFunction: Sendable {
         let isBridge = classCode >> 8 == 0x0604
         c[14] = isBridge ? 0x01 : 0x00
         if !isBridge, let sv = subsystemVendor, let sd = subsystemDevice { put16(0x2c, sv); put16(0x2e, sd) }
+        guard let pcieType else { return c }
+        // A PCI Express capability at 0x40, then (optionally) ACS as the first extended capability.
+        c += [UInt8](repeating: 0, count: 4096 - 256)
+        put16(6, 0x0010)                        // status: capability list
+        c[0x34] = 0x40
+        c[0x40] = 0x10; c[0x41] = 0x00          // PCI_CAP_ID_EXP, last in the list
+        put16(0x42, UInt16(pcieType) << 4 | 0x2)
+        if let acsControl {
+            put16(0x100, 0x000d); put16(0x102, 0x0001)   // PCI_EXT_CAP_ID_ACS, version 1, no next
+            put16(0x104, 0x001f)                         // SV, TB, RR, CR, UF supported
+            put16(0x106, acsControl)
+        }
         return c
     }
 }
@@ -164,6 +181,24 @@ public final class FakeHost {
         }
         try symlink(devicePath(address) + "/driver", to: driverDir)
         try symlink(driverDir + "/" + address, to: devicePath(address))
+    }
+
+    /// Moves a function from one driver to another, as a completed bind leaves sysfs.
+    public func bind(_ address: String, to driver: String, replacing old: String) throws {
+        try? FileManager.default.removeItem(at: root.appendingPathComponent("sys/bus/pci/drivers/\(old)/\(address)"))
+        try bind(address, to: driver)
+        try setAttribute(address, "driver_override", driver)
+    }
+
+    /// A process with open files (`/proc/PID/fd/N` links, `/proc/PID/comm`).
+    public func addProcess(pid: Int, name: String, openFiles: [String]) throws {
+        try write("proc/\(pid)/comm", name)
+        try mkdir("proc/\(pid)/fd")
+        for (fd, target) in openFiles.enumerated() {
+            let link = root.appendingPathComponent("proc/\(pid)/fd/\(fd + 3)")
+            try? fm.removeItem(at: link)
+            try fm.createSymbolicLink(atPath: link.path, withDestinationPath: target)
+        }
     }
 
     public func joinGroup(_ address: String, _ group: Int) throws {

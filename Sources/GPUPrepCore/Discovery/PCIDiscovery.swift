@@ -78,6 +78,18 @@ public struct PCIDiscovery {
         return result
     }
 
+    /// The ACS registers and PCIe port type of a function, read through libpci from its config space.
+    public func isolation(_ address: PCIAddress) throws(GPUPrepError) -> (acs: ACSRegisters?, pcieType: UInt8?) {
+        let pci = try host.pci()
+        guard let handle = pci.functions.first(where: { $0.address == address.description }) else { return (nil, nil) }
+        return (pci.acs(handle), pci.pcieType(handle))
+    }
+
+    /// The bridges above a function, nearest first (from its physical path in /sys/devices).
+    public func upstreamBridges(of address: PCIAddress) -> [PCIAddress] {
+        (host.sysfs.physicalPath(ofPCIDevice: address.description) ?? []).compactMap(PCIAddress.init).reversed()
+    }
+
     static func isNVIDIADisplay(_ identity: PCIIdentity) -> Bool {
         identity.vendorID == PCIIDs.nvidia && identity.classCode >> 16 == 0x03
     }
@@ -117,6 +129,7 @@ public struct PCIDiscovery {
             function.subsystemName = pci.subsystemName(vendor: identity.vendorID, device: identity.deviceID,
                                                        subvendor: subvendor, subdevice: subdevice)
         }
+        function.headerType = pci.headerType(device)
         function.driver = details.driver
         function.iommuGroup = details.iommuGroup
         function.numaNode = details.numaNode

@@ -54,14 +54,23 @@ public struct PCIFunction: Sendable {
     public var modules: [String]?
     /// What could not be read, for the user to know why a field is missing.
     public var problems: [String] = []
+    /// Config-space header type: 0 endpoint, 1 PCI-PCI bridge, 2 CardBus bridge; nil when unreadable.
+    public var headerType: UInt8?
 
     public init(address: PCIAddress) { self.address = address }
+
+    /// A bridge in the kernel's sense (a bridge header), which VFIO does not count against a
+    /// group. Host bridges (class 0600) have an endpoint header and do count. Without config
+    /// space, the class says it: PCI-PCI (0604) and CardBus (0607) bridges.
+    public var isBridgeHeader: Bool {
+        if let headerType { return headerType == 1 || headerType == 2 }
+        return classID == 0x0604 || classID == 0x0607
+    }
 
     public var isNVIDIA: Bool { vendorID == PCIIDs.nvidia }
     /// Base class and sub-class, e.g. 0x0300 for a VGA controller.
     public var classID: UInt16? { classCode.map { UInt16($0 >> 8) } }
     public var isDisplay: Bool { classCode.map { $0 >> 16 == 0x03 } ?? false }
-    public var isBridge: Bool { classCode.map { $0 >> 16 == 0x06 && ($0 >> 8) & 0xff != 0x80 } ?? false }
 }
 
 public enum PCIIDs {
