@@ -32,14 +32,7 @@ public enum IOMMUText {
     /// "VGA compatible controller [0300]: NVIDIA Corporation TU104 [GeForce RTX 2070 SUPER] [10de:1e84]", as lspci -nn.
     static func deviceText(_ f: PCIFunction) -> String {
         let cls = "\(f.className ?? "Class") [\(f.classID.map { hex($0, 4) } ?? "????")]"
-        return cls + ": " + [f.vendorName ?? "", ListText.name(PCIFunction(copying: f, kind: .gpu))].joined(separator: " ")
-    }
-}
-
-extension PCIFunction {
-    init(copying f: PCIFunction, kind: DeviceKind) {
-        self = f
-        self.kind = kind
+        return cls + ": " + ListText.name(f, withVendor: true)
     }
 }
 

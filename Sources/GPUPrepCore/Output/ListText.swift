@@ -14,7 +14,7 @@ public enum ListText {
             table.add([
                 Cell(f.address.description),
                 Cell(f.kind.rawValue, f.kind == .gpu ? .strong : .plain),
-                Cell(name(f)),
+                Cell(name(f, withVendor: f.kind == .other)),
                 driverCell(f),
                 Cell(f.iommuGroup.map(String.init) ?? "-", f.iommuGroup == nil ? .dim : .plain),
                 Cell(f.numaNode.map(String.init) ?? "-", f.numaNode == nil ? .dim : .plain),
@@ -30,12 +30,13 @@ public enum ListText {
         return out
     }
 
-    /// "TU104 [GeForce RTX 2070 SUPER] [10de:1e84]", as `lspci -nn` names it.
-    static func name(_ f: PCIFunction) -> String {
+    /// "TU104 [GeForce RTX 2070 SUPER] [10de:1e84]", as `lspci -nn` names it (with the vendor's
+    /// name first when asked: NVIDIA's own rows go without it).
+    static func name(_ f: PCIFunction, withVendor: Bool) -> String {
         guard let vendor = f.vendorID, let device = f.deviceID else { return "(unreadable)" }
         let ids = "[\(hex(vendor, 4)):\(hex(device, 4))]"
         var text = f.deviceName ?? "Device"
-        if f.kind == .other, let vendorName = f.vendorName { text = vendorName + " " + text }
+        if withVendor, let vendorName = f.vendorName { text = vendorName + " " + text }
         return text + " " + ids
     }
 
