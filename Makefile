@@ -8,7 +8,7 @@ RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
 EXAMPLES := desktop-b550 vgpu-l40s-sriov
 
-.PHONY: deps build demo test generate check-generated examples install clean
+.PHONY: deps build demo test vmtest vmshell generate check-generated examples install clean
 
 # System packages the build and the tests need; installed with apt when missing and root.
 deps:
@@ -37,6 +37,17 @@ demo: build
 test: deps
 	$(SWIFT) test
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory vmtest
+
+# The real-kernel tests: Debian's kernel under QEMU runs Tests/vm/scenarios against this build.
+vmtest:
+	$(SWIFT) build --product gpuprep
+	GPUPREP_BIN=$$($(SWIFT) build --show-bin-path)/gpuprep Tests/vm/run-vm-tests.sh
+
+# The same VM with a shell on this terminal, to debug a scenario by hand.
+vmshell:
+	$(SWIFT) build --product gpuprep
+	GPUPREP_BIN=$$($(SWIFT) build --show-bin-path)/gpuprep Tests/vm/run-vm-tests.sh --shell
 
 # Completions and the man page are generated from the command tree and committed.
 generate:

@@ -31,7 +31,9 @@ public enum IOMMUText {
 
     /// "VGA compatible controller [0300]: NVIDIA Corporation TU104 [GeForce RTX 2070 SUPER] [10de:1e84]", as lspci -nn.
     static func deviceText(_ f: PCIFunction) -> String {
-        let cls = "\(f.className ?? "Class") [\(f.classID.map { hex($0, 4) } ?? "????")]"
+        let number = "[\(f.classID.map { hex($0, 4) } ?? "????")]"
+        // libpci already appends the number when pci.ids knows the base class but not the sub-class.
+        let cls = f.className.map { $0.hasSuffix(number) ? $0 : "\($0) \(number)" } ?? "Class \(number)"
         return cls + ": " + ListText.name(f, withVendor: true)
     }
 }
