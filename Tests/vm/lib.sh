@@ -1,9 +1,9 @@
 # Helpers for the scenarios (busybox sh, in the guest).
 H=/mnt/host
 P=/sys/bus/pci
-GPUPREP=$(sed -n 's/.*gpuprep\.bin=\([^ ]*\).*/\1/p' /proc/cmdline)
+GPUPREP=/tmp/gpuprep   # the binary under test, copied there by /init
 
-# gpuprep on this kernel: the host's binary, in a chroot over the host's files.
+# gpuprep on this kernel: the host's build, in a chroot over the host's files and libraries.
 gp() { chroot $H "$GPUPREP" "$@"; }
 
 # check NAME COMMAND...: one PASS or FAIL line; a failure shows the command's output.
