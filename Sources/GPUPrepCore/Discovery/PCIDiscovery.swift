@@ -21,7 +21,9 @@ public struct PCIDiscovery {
     public init(host: HostContext) { self.host = host }
 
     /// All functions in scope, sorted by address, with kinds and companions resolved.
-    public func functions(_ scope: DiscoveryScope) throws(GPUPrepError) -> [PCIFunction] {
+    /// `headerTypes` also reads each function's config-space header type (bridge or endpoint),
+    /// which only the IOMMU analysis needs.
+    public func functions(_ scope: DiscoveryScope, headerTypes: Bool = false) throws(GPUPrepError) -> [PCIFunction] {
         let pci = try host.pci()
         var records: [(address: PCIAddress, device: PCIDeviceHandle, identity: PCIIdentity?)] = []
         for device in pci.functions {
@@ -58,6 +60,7 @@ public struct PCIDiscovery {
             default: break
             }
             var function = describe(record.address, device: record.device, identity: record.identity, pci: pci)
+            if headerTypes { function.headerType = pci.headerType(record.device) }
             function.kind = kind
             if kind == .companion { function.companionOf = gpuSlots[record.address.slot] }
             result.append(function)
@@ -129,7 +132,6 @@ public struct PCIDiscovery {
             function.subsystemName = pci.subsystemName(vendor: identity.vendorID, device: identity.deviceID,
                                                        subvendor: subvendor, subdevice: subdevice)
         }
-        function.headerType = pci.headerType(device)
         function.driver = details.driver
         function.iommuGroup = details.iommuGroup
         function.numaNode = details.numaNode

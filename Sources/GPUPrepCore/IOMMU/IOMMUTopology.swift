@@ -18,7 +18,7 @@ public struct IOMMUTopology: Sendable {
     public var functions: [PCIFunction]
 
     public static func read(_ host: HostContext) throws(GPUPrepError) -> IOMMUTopology {
-        let functions = try PCIDiscovery(host: host).functions(.all)
+        let functions = try PCIDiscovery(host: host).functions(.all, headerTypes: true)
         var members: [Int: [PCIFunction]] = [:]
         for function in functions {
             if let group = function.iommuGroup { members[group, default: []].append(function) }
