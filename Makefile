@@ -31,6 +31,11 @@ demo: build
 	  echo; echo "\$$ gpuprep list --root examples/hosts/$$h"; $$bin list --root examples/hosts/$$h || exit 1; done; \
 	echo; echo "\$$ gpuprep list --root examples/hosts/desktop-b550 --json 2b:00.1"; \
 	$$bin list --root examples/hosts/desktop-b550 --json 2b:00.1 || exit 1; \
+	echo; echo "\$$ gpuprep iommu --root examples/hosts/desktop-b550 --nvidia"; \
+	$$bin iommu --root examples/hosts/desktop-b550 --nvidia || exit 1; \
+	echo; echo "\$$ gpuprep conflicts --root examples/hosts/desktop-b550"; \
+	$$bin conflicts --root examples/hosts/desktop-b550; \
+	[ $$? = 1 ] && echo "(exit status 1: blockers found, as expected on this sample host)" || exit 1; \
 	echo; echo "\$$ gpuprep list          # this machine"; $$bin list || exit 1; \
 	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
 
