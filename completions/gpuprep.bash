@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|iommu|conflicts|help)
+    list|iommu|conflicts|bind|unbind|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list iommu conflicts help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'list iommu conflicts bind unbind help' -- "${cur}"))
         ;;
     esac
 }
@@ -255,6 +255,65 @@ _gpuprep_conflicts() {
     case "${positional_number}" in
     *)
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion conflicts -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_bind() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --driver)
+    __gpuprep_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--driver')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion bind -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_unbind() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids)
+    __gpuprep_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion unbind -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac

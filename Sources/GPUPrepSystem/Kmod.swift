@@ -47,4 +47,50 @@ public final class Kmod {
         }
         return names
     }
+
+    /// Of the modules matching `alias`, the one whose own alias pattern matches it with the most
+    /// literal characters (a VFIO variant driver's `vfio_pci:v000010DEd00002941...` beats
+    /// vfio_pci's `vfio_pci:v*d*sv*sd*bc*sc*i*`).
+    public func mostSpecificModule(matching alias: String) -> String? {
+        var best: (module: String, score: Int)?
+        for module in modules(matching: alias) {
+            for pattern in aliases(ofModule: module) where fnmatch(pattern, alias, 0) == 0 {
+                let score = pattern.filter { $0 != "*" && $0 != "?" }.count
+                if best == nil || score > best!.score { best = (module, score) }
+            }
+        }
+        return best?.module
+    }
+
+    /// The `alias=` entries of a module's .modinfo. Wraps kmod_module_get_info.
+    public func aliases(ofModule name: String) -> [String] {
+        var module: OpaquePointer?
+        guard kmod_module_new_from_name(context, name, &module) >= 0, let module else { return [] }
+        defer { kmod_module_unref(module) }
+        var info: OpaquePointer?
+        guard kmod_module_get_info(module, &info) >= 0, let info else { return [] }
+        defer { kmod_module_info_free_list(info) }
+        var aliases: [String] = []
+        var entry: OpaquePointer? = info
+        while let current = entry {
+            if let key = kmod_module_info_get_key(current), String(cString: key) == "alias",
+               let value = kmod_module_info_get_value(current) {
+                aliases.append(String(cString: value))
+            }
+            entry = kmod_list_next(info, current)
+        }
+        return aliases
+    }
+
+    /// Loads a module and what it depends on, as `modprobe NAME` does (honouring modprobe.d,
+    /// and a blacklist only for aliases). Wraps kmod_module_probe_insert_module.
+    public func load(_ name: String) throws(SystemError) {
+        var module: OpaquePointer?
+        guard kmod_module_new_from_name(context, name, &module) >= 0, let module else {
+            throw .libkmod("no module named \(name)")
+        }
+        defer { kmod_module_unref(module) }
+        let result = kmod_module_probe_insert_module(module, UInt32(KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY.rawValue), nil, nil, nil, nil)
+        if result < 0 { throw .libkmod("cannot load \(name): \(String(cString: strerror(-result)))") }
+    }
 }

@@ -7,6 +7,7 @@ public enum SystemError: Error, Sendable, Equatable {
     case io(path: String, errno: Int32)
     case libpci(String)
     case libkmod(String)
+    case locked(path: String)
 
     public var message: String {
         switch self {
@@ -20,6 +21,8 @@ public enum SystemError: Error, Sendable, Equatable {
             return "libpci: \(text)"
         case let .libkmod(text):
             return "libkmod: \(text)"
+        case let .locked(path):
+            return "another gpuprep is changing this host (lock \(path) is held): wait for it and run again"
         }
     }
 }

@@ -40,9 +40,18 @@ struct GlobalOptions: ParsableArguments {
     /// Runs a command body, printing its output; errors become one line (or a JSON document)
     /// on standard error and the documented exit status.
     func run(_ body: () throws(GPUPrepError) -> (output: String, status: Int32)) throws {
-        do {
+        try runReporting { () throws(GPUPrepError) in
             let (output, status) = try body()
+            return (output, status, nil)
+        }
+    }
+
+    /// As `run`, for commands whose output still matters when they fail (a change and its rollback).
+    func runReporting(_ body: () throws(GPUPrepError) -> (output: String, status: Int32, error: GPUPrepError?)) throws {
+        do {
+            let (output, status, failure) = try body()
             FileHandle.standardOutput.write(Data(output.utf8))
+            if let failure { throw failure }
             if status != ExitStatus.success { throw ExitCode(status) }
         } catch let error as GPUPrepError {
             Terminal.writeError(json ? JSONOutput.render(error: error) : "gpuprep: error: \(error.message)\n")

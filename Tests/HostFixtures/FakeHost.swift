@@ -183,6 +183,19 @@ public final class FakeHost {
         try symlink(driverDir + "/" + address, to: devicePath(address))
     }
 
+    /// The driver a function is bound to (the `driver` link's target name), if any.
+    public func driver(of address: String) -> String? {
+        (try? fm.destinationOfSymbolicLink(atPath: root.appendingPathComponent(devicePath(address) + "/driver").path))
+            .map { ($0 as NSString).lastPathComponent }
+    }
+
+    /// Removes the links between a function and its driver, as the kernel's unbind does.
+    public func unbindDriver(_ address: String) throws {
+        guard let driver = driver(of: address) else { return }
+        try fm.removeItem(at: root.appendingPathComponent(devicePath(address) + "/driver"))
+        try? fm.removeItem(at: root.appendingPathComponent("sys/bus/pci/drivers/\(driver)/\(address)"))
+    }
+
     /// Moves a function from one driver to another, as a completed bind leaves sysfs.
     public func bind(_ address: String, to driver: String, replacing old: String) throws {
         try? FileManager.default.removeItem(at: root.appendingPathComponent("sys/bus/pci/drivers/\(old)/\(address)"))

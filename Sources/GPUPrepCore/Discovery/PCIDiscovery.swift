@@ -135,6 +135,7 @@ public struct PCIDiscovery {
         function.driver = details.driver
         function.iommuGroup = details.iommuGroup
         function.numaNode = details.numaNode
+        function.modalias = details.modalias
         if let modalias = details.modalias, let kmod = host.kmod() {
             function.modules = kmod.modules(matching: modalias)
         }

@@ -18,6 +18,16 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case system
         /// A path component that could lead outside the root.
         case unsafePath = "unsafe-path"
+        /// A safety check refused the change (`--force` overrides the ones that say so).
+        case refused
+        /// The kernel refused a write, or a probe bound nothing; what was done was rolled back.
+        case applyFailed = "apply-failed"
+        /// A change failed and could not be fully rolled back: the message lists the state left.
+        case rollbackFailed = "rollback-failed"
+        /// Another gpuprep holds the lock.
+        case locked
+        /// Changing the live host needs root.
+        case permission
 
         /// The exit status for this failure (sysexits.h values, so scripts can tell them apart).
         public var exitStatus: Int32 {
@@ -25,7 +35,11 @@ public struct GPUPrepError: Error, Sendable, Equatable {
             case .usage, .unsafePath: return 64          // EX_USAGE
             case .invalidRoot, .unknownDevice, .unreadableFile: return 66 // EX_NOINPUT
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
-            case .system: return 74                      // EX_IOERR
+            case .system, .applyFailed: return 74        // EX_IOERR
+            case .refused: return 65                     // EX_DATAERR
+            case .rollbackFailed: return 70              // EX_SOFTWARE
+            case .locked: return 75                      // EX_TEMPFAIL
+            case .permission: return 77                  // EX_NOPERM
             }
         }
     }
@@ -44,6 +58,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case .invalidRoot: self.init(.invalidRoot, error.message)
         case .unsafePathComponent: self.init(.unsafePath, error.message)
         case .io, .libpci, .libkmod: self.init(.system, error.message)
+        case .locked: self.init(.locked, error.message)
         }
     }
 

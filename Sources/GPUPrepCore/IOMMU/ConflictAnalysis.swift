@@ -60,7 +60,7 @@ public struct ConflictAnalysis: Sendable {
         if requested.isEmpty {
             targets = topology.functions.filter { $0.kind == .gpu }
         }
-        let users = GroupUsers.scan(host)
+        let users = OpenFiles.scan(host)
         var warnings: [String] = []
         if users.unreadable > 0 {
             warnings.append("the open files of \(users.unreadable) processes could not be read: run as root to see every process holding a /dev/vfio group")
@@ -71,7 +71,7 @@ public struct ConflictAnalysis: Sendable {
         return ConflictAnalysis(conflicts: conflicts, warnings: warnings)
     }
 
-    static func conflict(for target: PCIFunction, topology: IOMMUTopology, users: GroupUsers,
+    static func conflict(for target: PCIFunction, topology: IOMMUTopology, users: OpenFiles,
                          discovery: PCIDiscovery) throws(GPUPrepError) -> Conflict {
         guard let group = topology.group(target.iommuGroup) else {
             let reason = "no IOMMU group: the IOMMU is off (enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on, or amd_iommu on AMD); 'gpuprep check' says what is missing"
@@ -90,7 +90,7 @@ public struct ConflictAnalysis: Sendable {
                     reason: "\(what) on \(member.driver ?? "?") shares IOMMU group \(group.id): VFIO takes a group whole, so this device would have to leave the host too"))
             }
         }
-        for process in users.holders[group.id] ?? [] {
+        for process in users.groupHolders(group.id) {
             blockers.append(Blocker(kind: .groupInUse, address: nil, driver: nil,
                 reason: "IOMMU group \(group.id) is in use: /dev/vfio/\(group.id) is open by \(process.name) (pid \(process.pid)); a VM already owns this group, so no other VM can be given a device in it",
                 process: process))

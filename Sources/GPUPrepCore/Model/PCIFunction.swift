@@ -52,6 +52,8 @@ public struct PCIFunction: Sendable {
     /// Modules that can drive this function (libkmod lookup of its modalias); nil when the
     /// host's module directory cannot be read.
     public var modules: [String]?
+    /// The kernel's modalias (`pci:v000010DEd...`), what module aliases match.
+    public var modalias: String?
     /// What could not be read, for the user to know why a field is missing.
     public var problems: [String] = []
     /// Config-space header type: 0 endpoint, 1 PCI-PCI bridge, 2 CardBus bridge; nil when unreadable.

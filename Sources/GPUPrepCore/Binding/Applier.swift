@@ -1,0 +1,170 @@
+import GPUPrepSystem
+
+/// A step as carried out: whether it was done, and why not.
+public struct StepRecord: Sendable {
+    public var step: Step
+    public var done: Bool
+    public var error: String?
+}
+
+/// Where a device ended up.
+public struct DeviceResult: Sendable, Encodable {
+    public var address: PCIAddress
+    public var from: String?
+    public var to: String?
+
+    enum Keys: String, CodingKey { case address, from, to }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(address, forKey: .address)
+        try c.encode(from, forKey: .from)
+        try c.encode(to, forKey: .to)
+    }
+}
+
+/// What applying a plan did.
+public struct ChangeOutcome: Sendable {
+    public var records: [StepRecord] = []
+    public var rollback: [StepRecord] = []
+    public var devices: [DeviceResult] = []
+    /// Nil when every step was done and verified.
+    public var failure: GPUPrepError?
+}
+
+/// Carries out a plan through a `Kernel`, re-reading the host after each probe, and on the
+/// first failure puts every device it touched back as it found it, in reverse order.
+public struct Applier {
+    public let kernel: Kernel
+    public let sysfs: Sysfs
+    /// How long to wait for a probe to bind (drivers may probe asynchronously).
+    public var verifyTimeoutMilliseconds = 3000
+
+    public init(kernel: Kernel, sysfs: Sysfs) {
+        self.kernel = kernel
+        self.sysfs = sysfs
+    }
+
+    public func apply(_ plan: ChangePlan) -> ChangeOutcome {
+        var outcome = ChangeOutcome()
+        var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
+        var failure: String?
+
+        run: for step in plan.moduleLoads {
+            do {
+                try kernel.loadModule(step.value)
+                outcome.records.append(StepRecord(step: step, done: true))
+            } catch {
+                outcome.records.append(StepRecord(step: step, done: false, error: error.message))
+                failure = error.message
+                break run
+            }
+        }
+        if failure == nil {
+            devices: for change in plan.devices {
+                let address = change.function.address
+                touched.append((address, currentOverride(address), currentDriver(address)))
+                for step in change.steps {
+                    if let error = perform(step) {
+                        outcome.records.append(StepRecord(step: step, done: false, error: error))
+                        failure = error
+                        break devices
+                    }
+                    outcome.records.append(StepRecord(step: step, done: true))
+                }
+            }
+        }
+        // Steps after the failure are listed as not done, so the plan reads whole.
+        let doneCount = outcome.records.count
+        for step in plan.steps.dropFirst(doneCount) { outcome.records.append(StepRecord(step: step, done: false)) }
+
+        if let failure {
+            var unrestored: [String] = []
+            for original in touched.reversed() {
+                let (records, problem) = restore(original.address, override: original.override, driver: original.driver)
+                outcome.rollback += records
+                if let problem { unrestored.append(problem) }
+            }
+            let restoredList = touched.map { "\($0.address) on \($0.driver ?? "no driver")" }.joined(separator: ", ")
+            if unrestored.isEmpty {
+                let rolled = touched.isEmpty ? "nothing had changed" : "rolled back: \(restoredList) again"
+                outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
+            } else {
+                outcome.failure = GPUPrepError(.rollbackFailed, "\(failure); rollback incomplete: \(unrestored.joined(separator: "; "))")
+            }
+        }
+        for change in plan.devices {
+            let address = change.function.address
+            outcome.devices.append(DeviceResult(address: address, from: change.from, to: currentDriver(address)))
+        }
+        return outcome
+    }
+
+    /// Does one step; returns what went wrong, or nil.
+    func perform(_ step: Step) -> String? {
+        switch step.action {
+        case .loadModule:
+            do { try kernel.loadModule(step.value) } catch { return error.message }
+            return nil
+        case .write:
+            guard let path = step.path else { return "a write without a path" }
+            // An empty value clears an attribute; the kernel wants a newline for that.
+            do { try kernel.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
+                return "writing '\(step.value)' to \(path) failed: \(error.message.components(separatedBy: ": ").last ?? error.message)"
+            }
+            return nil
+        case .verify:
+            guard let address = step.device else { return nil }
+            return verify(address, expectation: step.value)
+        }
+    }
+
+    /// Polls the `driver` link until it meets the expectation (`name`, `none`, or `!name`).
+    func verify(_ address: PCIAddress, expectation: String) -> String? {
+        var waited = 0
+        while true {
+            let driver = currentDriver(address)
+            let met: Bool
+            if expectation.hasPrefix("!") { met = driver != String(expectation.dropFirst()) }
+            else if expectation == "none" { met = driver == nil }
+            else { met = driver == expectation }
+            if met { return nil }
+            if waited >= verifyTimeoutMilliseconds {
+                if expectation.hasPrefix("!") {
+                    return "\(address) is still on \(expectation.dropFirst()) after unbind and probe"
+                }
+                return "\(address) is on \(driver ?? "no driver") after the probe, not \(expectation): the kernel reported success but bound nothing"
+            }
+            pause(milliseconds: 50)
+            waited += 50
+        }
+    }
+
+    /// Puts a device back: its old override, off whatever it is on now, onto its old driver.
+    func restore(_ address: PCIAddress, override: String?, driver: String?) -> ([StepRecord], String?) {
+        var records: [StepRecord] = []
+        func attempt(_ step: Step) -> Bool {
+            let error = perform(step)
+            records.append(StepRecord(step: step, done: error == nil, error: error))
+            return error == nil
+        }
+        if currentOverride(address) != override {
+            _ = attempt(.write(PCIPaths.driverOverride(address), override ?? "", device: address))
+        }
+        let now = currentDriver(address)
+        if now != driver {
+            if let now { _ = attempt(.write(PCIPaths.unbind(now), address.description, device: address)) }
+            if let driver, !attempt(.write(PCIPaths.bind(driver), address.description, device: address)) {
+                _ = attempt(.write(.sysBusPCIDriversProbe, address.description, device: address))
+            }
+        }
+        let ok = attempt(Step(action: .verify, path: PCIPaths.driverLink(address), value: driver ?? "none", device: address))
+        return (records, ok ? nil : "\(address) is on \(currentDriver(address) ?? "no driver"), was on \(driver ?? "no driver")")
+    }
+
+    func currentDriver(_ address: PCIAddress) -> String? { sysfs.linkName(PCIPaths.driverLink(address)) }
+
+    func currentOverride(_ address: PCIAddress) -> String? {
+        guard let value = sysfs.read(PCIPaths.driverOverride(address)), !value.isEmpty, value != "(null)" else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,174 @@
+import GPUPrepSystem
+
+/// What one device will go through.
+public struct DeviceChange: Sendable {
+    public var function: PCIFunction
+    /// The driver it is on now, and the one it is meant to end on (nil: none, or "whatever
+    /// host driver claims it" when unbinding).
+    public var from: String?
+    public var to: String?
+    public var steps: [Step]
+}
+
+/// Every write and check of a bind or unbind, in order, decided before the first write.
+public struct ChangePlan: Sendable {
+    public var moduleLoads: [Step] = []
+    public var devices: [DeviceChange] = []
+    /// What --force let through, said to the user.
+    public var warnings: [String] = []
+
+    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) }
+    public var isEmpty: Bool { steps.isEmpty }
+}
+
+/// Plans bind and unbind from a snapshot of the host; pure apart from reading that snapshot.
+public struct BindPlanner {
+    public let host: HostContext
+    public let functions: [PCIFunction]
+    let byAddress: [PCIAddress: PCIFunction]
+    let openFiles: OpenFiles
+
+    public init(host: HostContext) throws(GPUPrepError) {
+        self.host = host
+        functions = try PCIDiscovery(host: host).functions(.all, headerTypes: true)
+        byAddress = Dictionary(uniqueKeysWithValues: functions.map { ($0.address, $0) })
+        openFiles = OpenFiles.scan(host)
+    }
+
+    // MARK: bind
+
+    public func planBind(_ addresses: [PCIAddress], driver choice: DriverChoice, companions: Bool,
+                         force: Bool) throws(GPUPrepError) -> ChangePlan {
+        let targets = try devices(addresses, companions: companions)
+        var plan = ChangePlan()
+        let moving = Set(targets.map(\.address))
+        var modules: [String: ResolvedDriver] = [:]
+        for function in targets {
+            let module = DriverResolver.module(for: choice, function: function, modalias: function.modalias, kmod: host.kmod())
+            let driver = modules[module] ?? DriverResolver.resolve(module: module, sysfs: host.sysfs)
+            modules[module] = driver
+            if function.driver == driver.driver && function.driverOverride == driver.driver { continue }   // already there
+            try refuseUnsafeBind(function, moving: moving, force: force, plan: &plan)
+            plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
+                                             steps: Self.bindSteps(function, to: driver.driver)))
+        }
+        for driver in modules.values.sorted(by: { $0.module < $1.module })
+        where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
+            plan.moduleLoads.append(Step(action: .loadModule, path: nil, value: driver.module, device: nil))
+        }
+        return plan
+    }
+
+    /// The kernel's sequence: the override names the driver (vfio-pci has no id table, so its
+    /// `bind` refuses any device not named so), the current driver lets go, and a probe lets the
+    /// kernel match the device again, this time to the override. A probe reports success even
+    /// when nothing bound, hence the check of the `driver` link.
+    static func bindSteps(_ f: PCIFunction, to driver: String) -> [Step] {
+        var steps: [Step] = []
+        if f.driverOverride != driver { steps.append(.write(PCIPaths.driverOverride(f.address), driver, device: f.address)) }
+        if f.driver != driver {
+            if let current = f.driver { steps.append(.write(PCIPaths.unbind(current), f.address.description, device: f.address)) }
+            steps.append(.write(.sysBusPCIDriversProbe, f.address.description, device: f.address))
+        }
+        steps.append(Step(action: .verify, path: PCIPaths.driverLink(f.address), value: driver, device: f.address))
+        return steps
+    }
+
+    func refuseUnsafeBind(_ f: PCIFunction, moving: Set<PCIAddress>, force: Bool, plan: inout ChangePlan) throws(GPUPrepError) {
+        var reasons: [String] = []
+        if f.bootVGA {
+            reasons.append("\(f.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(f.driver ?? "its driver") (with another console, e.g. serial or SSH, use --force)")
+        }
+        if let group = f.iommuGroup {
+            let stranded = functions.filter { $0.iommuGroup == group && !moving.contains($0.address) && VFIORule.blocksGroup($0) }
+            if !stranded.isEmpty {
+                let list = stranded.map { "\($0.address) (\($0.className ?? "device") on \($0.driver ?? "?"))" }.joined(separator: ", ")
+                reasons.append("binding \(f.address) would leave IOMMU group \(group) unusable: \(list) stay\(stranded.count == 1 ? "s" : "") on the host, and VFIO takes a group whole; name \(stranded.count == 1 ? "it" : "them") too to pass \(stranded.count == 1 ? "it" : "them") to the same VM, or use --force")
+            }
+        } else {
+            plan.warnings.append("\(f.address) has no IOMMU group: vfio-pci can bind it, but no VM can use it until the IOMMU is on")
+        }
+        let busy = openFiles.holders(of: deviceNodes(f))
+        if !busy.isEmpty {
+            let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
+            reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first (or --force)")
+        }
+        guard !reasons.isEmpty else { return }
+        if force {
+            plan.warnings.append(contentsOf: reasons.map { "forced: " + $0 })
+        } else {
+            throw GPUPrepError(.refused, reasons[0])
+        }
+    }
+
+    /// The device nodes through which processes use a function: its DRM nodes, NVIDIA's
+    /// /dev/nvidiaN (minor from /proc/driver/nvidia), and /dev/vfio/N while on a VFIO driver.
+    func deviceNodes(_ f: PCIFunction) -> [String] {
+        let sysfs = host.sysfs
+        var nodes: [String] = []
+        for name in sysfs.list(PCIPaths.device(f.address).child("drm")) ?? [] where name.hasPrefix("card") || name.hasPrefix("renderD") {
+            nodes.append(HostPath.devDRI.child(name).string)
+        }
+        if f.driver == "nvidia",
+           let info = sysfs.read(HostPath.proc.child("driver", "nvidia", "gpus", f.address.description, "information")),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("Device Minor:") }),
+           let minor = Int(line.dropFirst("Device Minor:".count).trimmingCharacters(in: .whitespaces)) {
+            nodes.append(HostPath.dev.child("nvidia\(minor)").string)
+        }
+        if let driver = f.driver, VFIORule.isVFIODriver(driver), let group = f.iommuGroup {
+            nodes.append(HostPath.devVFIO.child(String(group)).string)
+        }
+        return nodes
+    }
+
+    // MARK: unbind
+
+    /// Back to the host: clear the override, let the VFIO driver go, probe, and check that the
+    /// device left it (the host driver that claims it, if any, is the kernel's choice).
+    public func planUnbind(_ addresses: [PCIAddress], companions: Bool, force: Bool) throws(GPUPrepError) -> ChangePlan {
+        let targets = try devices(addresses, companions: companions)
+        var plan = ChangePlan()
+        for f in targets {
+            let onVFIO = f.driver.map { VFIORule.isVFIODriver($0) || $0 == "pci-stub" } ?? false
+            guard onVFIO || f.driverOverride != nil else { continue }   // already with the host
+            let busy = openFiles.holders(of: deviceNodes(f))
+            if !busy.isEmpty {
+                let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
+                let reason = "\(f.address) is in use: \(list); shut that VM down first (or --force)"
+                if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason) }
+            }
+            var steps: [Step] = []
+            if f.driverOverride != nil { steps.append(.write(PCIPaths.driverOverride(f.address), "", device: f.address)) }
+            if let current = f.driver, onVFIO {
+                steps.append(.write(PCIPaths.unbind(current), f.address.description, device: f.address))
+                steps.append(.write(.sysBusPCIDriversProbe, f.address.description, device: f.address))
+                steps.append(Step(action: .verify, path: PCIPaths.driverLink(f.address), value: "!" + current, device: f.address))
+            }
+            plan.devices.append(DeviceChange(function: f, from: f.driver, to: nil, steps: steps))
+        }
+        return plan
+    }
+
+    // MARK: devices
+
+    /// The named functions, each followed by the other functions of its card (same slot),
+    /// unless companions are not wanted. Unknown addresses are an error.
+    func devices(_ addresses: [PCIAddress], companions: Bool) throws(GPUPrepError) -> [PCIFunction] {
+        var result: [PCIFunction] = []
+        var seen = Set<PCIAddress>()
+        for address in addresses {
+            guard let function = byAddress[address] else {
+                throw GPUPrepError(.unknownDevice, "no PCI function \(address) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
+            }
+            var group = [function]
+            if companions && function.kind == .gpu {
+                group += functions.filter { $0.address.slot == address.slot && $0.address != address && $0.physicalFunction == nil }
+            }
+            for f in group where !seen.contains(f.address) {
+                seen.insert(f.address)
+                result.append(f)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,63 @@
+import GPUPrepSystem
+
+/// Which VFIO driver to bind to.
+public enum DriverChoice: Sendable, Equatable {
+    /// vfio-pci.
+    case vfioPCI
+    /// The most specific VFIO variant driver for each device (its `vfio_pci:` alias), else vfio-pci.
+    case auto
+    /// A driver named by the user: a module name such as `mlx5_vfio_pci`.
+    case named(String)
+
+    public init(_ text: String) throws(GPUPrepError) {
+        switch text {
+        case "vfio-pci", "vfio_pci": self = .vfioPCI
+        case "auto": self = .auto
+        default:
+            guard !text.isEmpty, text.utf8.allSatisfy({ Self.moduleNameBytes.contains($0) }) else {
+                throw GPUPrepError(.usage, "'\(text)' is not a module name: use vfio-pci, auto, or a name of letters, digits, _ and -")
+            }
+            self = .named(text)
+        }
+    }
+
+    static let moduleNameBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-".utf8)
+}
+
+/// A driver as the kernel has it: the module that provides it and the name of its directory in
+/// /sys/bus/pci/drivers. They differ: module `vfio_pci` registers driver `vfio-pci`.
+public struct ResolvedDriver: Sendable, Equatable {
+    public var module: String
+    public var driver: String
+    public var loaded: Bool
+}
+
+enum DriverResolver {
+    /// The module for a device under a choice: for `auto`, the `vfio_pci:` alias of the device's
+    /// modalias that matches with the fewest wildcards (variant drivers name vendor and device;
+    /// vfio_pci's own alias matches everything).
+    static func module(for choice: DriverChoice, function: PCIFunction, modalias: String?, kmod: Kmod?) -> String {
+        switch choice {
+        case .vfioPCI: return "vfio_pci"
+        case let .named(name): return name.replacingOccurrences(of: "-", with: "_")
+        case .auto:
+            guard let modalias, modalias.hasPrefix("pci:"), let kmod else { return "vfio_pci" }
+            return kmod.mostSpecificModule(matching: "vfio_pci:" + modalias.dropFirst(4)) ?? "vfio_pci"
+        }
+    }
+
+    /// The driver a module registers: `/sys/module/<module>/drivers/pci:<driver>` once loaded;
+    /// before that, the module name with `-` for `_` (vfio_pci -> vfio-pci), which is how the
+    /// PCI VFIO drivers name themselves.
+    static func resolve(module: String, sysfs: Sysfs) -> ResolvedDriver {
+        let moduleDir = HostPath.sysModule.child(module)
+        if let entries = sysfs.list(moduleDir.child("drivers")),
+           let pci = entries.first(where: { $0.hasPrefix("pci:") }) {
+            return ResolvedDriver(module: module, driver: String(pci.dropFirst(4)), loaded: true)
+        }
+        let guess = module.replacingOccurrences(of: "_", with: "-")
+        let loaded = sysfs.exists(HostPath.sysBusPCIDrivers.child(guess)) || sysfs.exists(HostPath.sysBusPCIDrivers.child(module))
+        let driver = sysfs.exists(HostPath.sysBusPCIDrivers.child(module)) ? module : guess
+        return ResolvedDriver(module: module, driver: driver, loaded: loaded)
+    }
+}

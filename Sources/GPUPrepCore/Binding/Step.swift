@@ -1,0 +1,44 @@
+import GPUPrepSystem
+
+/// One change to the host, or one check of what the kernel did.
+public struct Step: Sendable, Equatable {
+    public enum Action: String, Sendable, Encodable {
+        /// Write `value` to the sysfs attribute `path` (`echo value > path`).
+        case write
+        /// Load the module `value` (`modprobe value`).
+        case loadModule = "load-module"
+        /// Check that the `driver` link at `path` names `value` (`none`: no driver; `!x`: not x).
+        case verify
+    }
+
+    public var action: Action
+    public var path: HostPath?
+    public var value: String
+    /// The device the step is about, if any.
+    public var device: PCIAddress?
+
+    public static func write(_ path: HostPath, _ value: String, device: PCIAddress? = nil) -> Step {
+        Step(action: .write, path: path, value: value, device: device)
+    }
+
+    /// The shell command that does the same, for people reading a plan.
+    public var shell: String {
+        switch action {
+        case .write: return "echo \(value.isEmpty ? "\"\"" : value) > \(path?.string ?? "?")"
+        case .loadModule: return "modprobe \(value)"
+        case .verify:
+            if value.hasPrefix("!") { return "check \(path?.string ?? "?") is not \(value.dropFirst())" }
+            return "check \(path?.string ?? "?") -> \(value)"
+        }
+    }
+}
+
+/// Host paths of the PCI attributes that binding touches.
+enum PCIPaths {
+    static func device(_ address: PCIAddress) -> HostPath { HostPath.sysBusPCIDevices.child(address.description) }
+    static func driverOverride(_ address: PCIAddress) -> HostPath { device(address).child("driver_override") }
+    static func driverLink(_ address: PCIAddress) -> HostPath { device(address).child("driver") }
+    /// Driver names come from the host (links) or were checked to be plain names.
+    static func unbind(_ driver: String) -> HostPath { HostPath.sysBusPCIDrivers.child(driver, "unbind") }
+    static func bind(_ driver: String) -> HostPath { HostPath.sysBusPCIDrivers.child(driver, "bind") }
+}

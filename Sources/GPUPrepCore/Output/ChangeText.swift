@@ -1,0 +1,40 @@
+/// The human view of bind and unbind: the plan as shell commands, or what happened.
+public enum ChangeText {
+    public static func render(_ report: ChangeReport, style: TextStyle) -> String {
+        var out = ""
+        for warning in report.plan.warnings { out += style.paint("warning: ", .warn) + warning + "\n" }
+        if report.plan.isEmpty {
+            return out + "Nothing to do: every device named is already \(report.command == "bind" ? "on its VFIO driver" : "with the host").\n"
+        }
+        if report.dryRun {
+            out += "Plan (dry run: nothing is written):\n"
+            for (index, step) in report.plan.steps.enumerated() { out += "  \(index + 1). \(step.shell)\n" }
+            out += "\n"
+            for change in report.plan.devices {
+                out += "  \(change.function.address)  \(change.from ?? "no driver") -> \(change.to ?? "host driver")\n"
+            }
+            return out
+        }
+        guard let outcome = report.outcome else { return out }
+        if outcome.failure != nil {
+            out += "Steps:\n"
+            for record in outcome.records {
+                let mark = record.done ? style.paint("done", .good) : style.paint(record.error == nil ? "not run" : "FAILED", record.error == nil ? .dim : .bad)
+                out += "  [\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            }
+            if !outcome.rollback.isEmpty {
+                out += "Rollback:\n"
+                for record in outcome.rollback {
+                    out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+                }
+            }
+            return out
+        }
+        for device in outcome.devices {
+            out += "\(device.address)  \(device.from ?? "no driver") -> \(style.paint(device.to ?? "no driver", .good))\n"
+        }
+        let verb = report.command == "bind" ? "bound" : "returned to the host"
+        out += "\(outcome.devices.count) device\(outcome.devices.count == 1 ? "" : "s") \(verb), each checked through its driver link.\n"
+        return out
+    }
+}

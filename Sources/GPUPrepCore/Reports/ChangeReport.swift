@@ -1,0 +1,45 @@
+/// The result of a mutating command (bind, unbind): every step, whether it was done, and where
+/// each device ended up (schema version 1).
+public struct ChangeReport: Encodable, Sendable {
+    public var command: String
+    public var dryRun: Bool
+    public var plan: ChangePlan
+    /// Nil for a dry run.
+    public var outcome: ChangeOutcome?
+
+    public init(command: String, dryRun: Bool, plan: ChangePlan, outcome: ChangeOutcome?) {
+        self.command = command; self.dryRun = dryRun; self.plan = plan; self.outcome = outcome
+    }
+
+    public var devices: [DeviceResult] {
+        outcome?.devices ?? plan.devices.map { DeviceResult(address: $0.function.address, from: $0.from, to: $0.to) }
+    }
+
+    var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
+
+    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error }
+    enum StepKeys: String, CodingKey { case action, path, value, done, error }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(1, forKey: .schemaVersion)
+        try c.encode(dryRun, forKey: .dryRun)
+        try Self.encode(records, into: c.nestedUnkeyedContainer(forKey: .steps))
+        try Self.encode(outcome?.rollback ?? [], into: c.nestedUnkeyedContainer(forKey: .rollback))
+        try c.encode(devices, forKey: .devices)
+        try c.encode(plan.warnings, forKey: .warnings)
+        try c.encode(outcome?.failure?.message, forKey: .error)
+    }
+
+    static func encode(_ records: [StepRecord], into list: UnkeyedEncodingContainer) throws {
+        var list = list
+        for record in records {
+            var s = list.nestedContainer(keyedBy: StepKeys.self)
+            try s.encode(record.step.action, forKey: .action)
+            try s.encode(record.step.path?.string, forKey: .path)
+            try s.encode(record.step.value, forKey: .value)
+            try s.encode(record.done, forKey: .done)
+            try s.encode(record.error, forKey: .error)
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import GPUPrepCore
+import GPUPrepSystem
+import HostFixtures
+import Testing
+
+/// A host made for binding: a GPU with three companions, a boot VGA GPU, a GPU sharing its
+/// group with a USB controller of another slot, a GPU in use through its DRM node, and a
+/// device without a driver. vfio-pci is loaded.
+func bindHost(_ label: String) throws -> (FakeHost, SimulatedKernel) {
+    let host = try Fixtures.scratch("bind-\(label)")
+    var native: [String: String] = [:]
+    func add(_ address: String, _ device: UInt16, _ cls: UInt32, _ driver: String?, group: Int, vga: Bool = false) throws {
+        var f = FakeFunction(address, vendor: device == 0x11e8 ? 0x1234 : 0x10de, device: device, classCode: cls,
+                             driver: driver, group: group)
+        if vga { f.bootVGA = true }
+        try host.add(f)
+        native[address] = driver
+    }
+    try add("0000:01:00.0", 0x1e84, 0x030000, "nouveau", group: 1)
+    try add("0000:01:00.1", 0x10f8, 0x040300, "snd_hda_intel", group: 1)
+    try add("0000:01:00.2", 0x1ad8, 0x0c0330, "xhci_hcd", group: 1)
+    try add("0000:01:00.3", 0x1ad9, 0x0c8000, "nvidia-gpu", group: 1)
+    try add("0000:02:00.0", 0x128b, 0x030000, "nouveau", group: 2, vga: true)
+    try add("0000:04:00.0", 0x1eb8, 0x030200, "nvidia", group: 4)
+    var usb = FakeFunction("0000:05:00.0", vendor: 0x1b21, device: 0x1242, classCode: 0x0c0330, driver: "xhci_hcd", group: 4)
+    usb.bootVGA = nil
+    try host.add(usb)
+    native[usb.address] = "xhci_hcd"
+    try add("0000:06:00.0", 0x1eb8, 0x030200, "nvidia", group: 6)
+    try host.mkdir(host.devicePath("0000:06:00.0") + "/drm/card1")
+    try host.addProcess(pid: 777, name: "Xorg", openFiles: ["/dev/dri/card1"])
+    try add("0000:07:00.0", 0x11e8, 0x00ff00, nil, group: 7)
+    let kernel = SimulatedKernel(host: host, nativeDrivers: native)
+    try kernel.loadModule("vfio_pci")
+    return (host, kernel)
+}
+
+let gpuCard = ["0000:01:00.0", "0000:01:00.1", "0000:01:00.2", "0000:01:00.3"]
+
+func planBind(_ host: FakeHost, bind addresses: [String], force: Bool = false, companions: Bool = true,
+          driver: DriverChoice = .vfioPCI) throws(GPUPrepError) -> ChangePlan {
+    let planner = try BindPlanner(host: try HostContext(root: host.path))
+    return try planner.planBind(addresses.compactMap(PCIAddress.init), driver: driver, companions: companions, force: force)
+}
+
+func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) throws -> ChangeOutcome {
+    var applier = Applier(kernel: kernel, sysfs: Sysfs(root: try HostRoot(host.path)))
+    applier.verifyTimeoutMilliseconds = 100
+    return applier.apply(plan)
+}
+
+@Suite struct BindPlanTests {
+    @Test func stepsFollowTheKernelsSequence() throws {
+        let (host, _) = try bindHost("steps")
+        let plan = try planBind(host, bind: ["0000:01:00.0"])
+        #expect(plan.devices.map(\.function.address.description) == gpuCard)
+        #expect(plan.devices.map(\.from) == ["nouveau", "snd_hda_intel", "xhci_hcd", "nvidia-gpu"])
+        #expect(plan.devices[0].steps.map(\.shell) == [
+            "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override",
+            "echo 0000:01:00.0 > /sys/bus/pci/drivers/nouveau/unbind",
+            "echo 0000:01:00.0 > /sys/bus/pci/drivers_probe",
+            "check /sys/bus/pci/devices/0000:01:00.0/driver -> vfio-pci",
+        ])
+        #expect(plan.moduleLoads.isEmpty)                // vfio_pci is loaded
+        // Without its companions the card's group stays on host drivers: refused, unless forced.
+        #expect(throws: GPUPrepError.self) { try planBind(host, bind: ["0000:01:00.0"], companions: false) }
+        let alone = try planBind(host, bind: ["0000:01:00.0"], force: true, companions: false)
+        #expect(alone.devices.count == 1 && alone.warnings.contains { $0.contains("IOMMU group 1") })
+    }
+
+    @Test func aDeviceWithoutDriverNeedsNoUnbind() throws {
+        let (host, _) = try bindHost("nodriver")
+        let steps = try planBind(host, bind: ["0000:07:00.0"]).steps.map(\.action)
+        #expect(steps == [.write, .write, .verify])       // override, probe, check
+    }
+
+    @Test func missingModuleIsLoadedFirst() throws {
+        let host = try Fixtures.scratch("bind-module")
+        try host.add(FakeFunction("0000:09:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, driver: "nvidia", group: 9))
+        let plan = try planBind(host, bind: ["0000:09:00.0"])
+        #expect(plan.moduleLoads.map(\.shell) == ["modprobe vfio_pci"])
+        #expect(plan.steps.first?.action == .loadModule)
+    }
+
+    @Test func bootVGAIsRefusedUnlessForced() throws {
+        let (host, _) = try bindHost("vga")
+        #expect { try planBind(host, bind: ["0000:02:00.0"]) } throws: { ($0 as? GPUPrepError)?.code == .refused && ($0 as? GPUPrepError)?.message.contains("boot VGA") == true }
+        let forced = try planBind(host, bind: ["0000:02:00.0"], force: true)
+        #expect(forced.devices.count == 1 && forced.warnings.contains { $0.contains("boot VGA") })
+    }
+
+    @Test func aGroupLeftUnusableIsRefusedNamingTheBlocker() throws {
+        let (host, _) = try bindHost("group")
+        #expect { try planBind(host, bind: ["0000:04:00.0"]) } throws: {
+            let error = $0 as? GPUPrepError
+            return error?.code == .refused && error?.message.contains("0000:05:00.0") == true && error?.message.contains("IOMMU group 4") == true
+        }
+        // Named together, the group is whole: allowed, and the USB controller is not taken silently otherwise.
+        let both = try planBind(host, bind: ["0000:04:00.0", "0000:05:00.0"])
+        #expect(both.devices.map(\.function.address.description) == ["0000:04:00.0", "0000:05:00.0"])
+    }
+
+    @Test func aDeviceInUseIsRefused() throws {
+        let (host, _) = try bindHost("busy")
+        #expect { try planBind(host, bind: ["0000:06:00.0"]) } throws: {
+            ($0 as? GPUPrepError)?.message.contains("/dev/dri/card1 is open by Xorg (pid 777)") == true
+        }
+    }
+
+    @Test func unknownAddressAndBadDriverName() throws {
+        let (host, _) = try bindHost("bad")
+        #expect { try planBind(host, bind: ["0000:42:00.0"]) } throws: { ($0 as? GPUPrepError)?.code == .unknownDevice }
+        #expect { try DriverChoice("../../etc/x") } throws: { ($0 as? GPUPrepError)?.code == .usage }
+        #expect { try DriverChoice("vfio pci") } throws: { ($0 as? GPUPrepError)?.code == .usage }
+        #expect(try DriverChoice("mlx5_vfio_pci") == .named("mlx5_vfio_pci"))
+    }
+}
+
+@Suite struct ApplyTests {
+    @Test func bindThenUnbindIsVerifiedAndIdempotent() throws {
+        let (host, kernel) = try bindHost("apply")
+        let before = kernel.state(gpuCard)
+        let outcome = try apply(try planBind(host, bind: ["0000:01:00.0"]), host, kernel)
+        #expect(outcome.failure == nil)
+        #expect(outcome.records.allSatisfy { $0.done })
+        #expect(kernel.state(gpuCard) == gpuCard.map { "\($0) vfio-pci vfio-pci" })
+        #expect(outcome.devices.map(\.to) == ["vfio-pci", "vfio-pci", "vfio-pci", "vfio-pci"])
+        #expect(try planBind(host, bind: ["0000:01:00.0"]).isEmpty)          // already there: nothing to do
+
+        let planner = try BindPlanner(host: try HostContext(root: host.path))
+        let back = try apply(try planner.planUnbind([PCIAddress("01:00.0")!], companions: true, force: false), host, kernel)
+        #expect(back.failure == nil)
+        #expect(kernel.state(gpuCard) == before)
+        let again = try BindPlanner(host: try HostContext(root: host.path)).planUnbind([PCIAddress("01:00.0")!], companions: true, force: false)
+        #expect(again.isEmpty)
+    }
+
+    /// A fault at each write, with each errno the kernel uses, leaves every device as it was.
+    @Test(arguments: [EACCES, EBUSY, ENODEV])
+    func everyFailedWriteIsRolledBack(errno: Int32) throws {
+        let writes = try planBind(try bindHost("count").0, bind: ["0000:01:00.0"]).steps.filter { $0.action == .write }.count
+        #expect(writes == 12)
+        for index in 1...writes {
+            let (host, kernel) = try bindHost("fault-\(errno)-\(index)")
+            let before = kernel.state(gpuCard)
+            kernel.failingWrite = (index, errno)
+            let outcome = try apply(try planBind(host, bind: ["0000:01:00.0"]), host, kernel)
+            let failure = try #require(outcome.failure, "write \(index)")
+            #expect(failure.code == .applyFailed, "write \(index): \(failure.message)")
+            #expect(failure.message.contains("rolled back") || failure.message.contains("nothing had changed"))
+            #expect(kernel.state(gpuCard) == before, "write \(index) with errno \(errno)")
+            #expect(outcome.records.filter { !$0.done && $0.error != nil }.count == 1)
+        }
+    }
+
+    @Test func aProbeThatBindsNothingIsCaughtAndRolledBack() throws {
+        let (host, kernel) = try bindHost("nothing")
+        let before = kernel.state(gpuCard)
+        kernel.probeBindsNothing = true
+        let outcome = try apply(try planBind(host, bind: ["0000:01:00.0"]), host, kernel)
+        #expect(outcome.failure?.message.contains("bound nothing") == true)
+        #expect(kernel.state(gpuCard) == before)
+        #expect(!outcome.rollback.isEmpty && outcome.rollback.allSatisfy { $0.done })
+    }
+
+    @Test func aRollbackThatFailsSaysWhatIsLeft() throws {
+        let (host, kernel) = try bindHost("stuck")
+        kernel.probeBindsNothing = true
+        // The rollback's re-bind to nouveau fails too: the kernel refuses every write from the 5th on.
+        final class Refusing: Kernel, @unchecked Sendable {
+            let inner: SimulatedKernel
+            var count = 0
+            init(_ inner: SimulatedKernel) { self.inner = inner }
+            func write(_ path: HostPath, _ value: String) throws(SystemError) {
+                count += 1
+                if count >= 5 { throw .io(path: path.string, errno: EIO) }
+                try inner.write(path, value)
+            }
+            func loadModule(_ name: String) throws(SystemError) { try inner.loadModule(name) }
+        }
+        var applier = Applier(kernel: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))
+        applier.verifyTimeoutMilliseconds = 100
+        let outcome = applier.apply(try planBind(host, bind: ["0000:01:00.0"]))
+        #expect(outcome.failure?.code == .rollbackFailed)
+        #expect(outcome.failure?.message.contains("rollback incomplete: 0000:01:00.0 is on no driver, was on nouveau") == true)
+    }
+
+    @Test func unbindRefusesADeviceAVMHolds() throws {
+        let (host, kernel) = try bindHost("vm")
+        _ = try apply(try planBind(host, bind: ["0000:01:00.0"]), host, kernel)
+        try host.addProcess(pid: 4242, name: "qemu-system-x86", openFiles: ["/dev/vfio/1"])
+        let planner = try BindPlanner(host: try HostContext(root: host.path))
+        #expect { try planner.planUnbind([PCIAddress("01:00.0")!], companions: true, force: false) } throws: {
+            ($0 as? GPUPrepError)?.message.contains("qemu-system-x86 (pid 4242)") == true
+        }
+    }
+
+    @Test func theLockSerialisesRuns() throws {
+        let host = try Fixtures.scratch("lock")
+        let root = try HostRoot(host.path)
+        let first = try HostLock(root: root, path: .lockFile, timeout: 0)
+        #expect(throws: SystemError.locked(path: "/run/gpuprep.lock")) { try HostLock(root: root, path: .lockFile, timeout: 0.3) }
+        withExtendedLifetime(first) {}
+    }
+}
+
+@Suite struct BindCLITests {
+    @Test func dryRunChangesNothingAndPrintsEveryWrite() throws {
+        let (host, kernel) = try bindHost("cli-dry")
+        let before = kernel.state(gpuCard + ["0000:07:00.0"])
+        let run = try Run.gpuprep(["bind", "--root", host.path, "--dry-run", "01:00.0"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("1. echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"))
+        #expect(run.stdout.contains("16. check /sys/bus/pci/devices/0000:01:00.3/driver -> vfio-pci"))
+        #expect(kernel.state(gpuCard + ["0000:07:00.0"]) == before)
+        #expect(!host.exists("run/gpuprep.lock"))
+        let json = try Run.gpuprep(["bind", "--root", host.path, "--dry-run", "--json", "01:00.0"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["dryRun"] as? Bool == true && (document["steps"] as? [Any])?.count == 16)
+    }
+
+    @Test func refusalsHaveTheirExitStatus() throws {
+        let (host, _) = try bindHost("cli-refuse")
+        let vga = try Run.gpuprep(["bind", "--root", host.path, "02:00.0"])
+        #expect(vga.status == 65 && vga.stderr.contains("boot VGA"))
+        let bad = try Run.gpuprep(["bind", "--root", host.path, "--driver", "../evil", "01:00.0"])
+        #expect(bad.status == 64)
+        let unknown = try Run.gpuprep(["bind", "--root", host.path, "42:00.0"])
+        #expect(unknown.status == 66)
+        let none = try Run.gpuprep(["bind", "--root", host.path])
+        #expect(none.status == 64)
+    }
+
+    @Test func theLiveHostNeedsRoot() throws {
+        // As an unprivileged user, on the live host: refused before anything is read or written.
+        let run = try Run("/usr/bin/env", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Run.gpuprep,
+                                           "bind", "0000:00:00.0"])
+        #expect(run.status == 77, "\(run.stderr)")
+        #expect(run.stderr.contains("needs root"))
+    }
+
+    @Test func withoutAKernelTheProbeBindsNothingAndIsRolledBack() throws {
+        // A host tree under --root has no kernel behind it: the write lands in a file and no driver
+        // binds, which is the failure the verification exists for.
+        let (host, kernel) = try bindHost("cli-nokernel")
+        let before = kernel.state(gpuCard)
+        let run = try Run.gpuprep(["bind", "--root", host.path, "01:00.0"])
+        #expect(run.status == 74)
+        #expect(run.stderr.contains("bound nothing") && run.stderr.contains("rolled back"))
+        #expect(run.stdout.contains("Rollback:"))
+        #expect(kernel.state(gpuCard) == before)
+    }
+}
