@@ -45,14 +45,16 @@ test: deps
 	$(MAKE) --no-print-directory vmtest
 
 # The real-kernel tests: Debian's kernel under QEMU runs Tests/vm/scenarios against this build.
+# The binary is linked statically: under emulation that starts it in 0.3 s instead of 1 s.
+VM_BUILD := $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep
 vmtest:
-	$(SWIFT) build --product gpuprep
-	GPUPREP_BIN=$$($(SWIFT) build --show-bin-path)/gpuprep Tests/vm/run-vm-tests.sh
+	$(VM_BUILD)
+	GPUPREP_BIN=.build-static/release/gpuprep Tests/vm/run-vm-tests.sh
 
 # The same VM with a shell on this terminal, to debug a scenario by hand.
 vmshell:
-	$(SWIFT) build --product gpuprep
-	GPUPREP_BIN=$$($(SWIFT) build --show-bin-path)/gpuprep Tests/vm/run-vm-tests.sh --shell
+	$(VM_BUILD)
+	GPUPREP_BIN=.build-static/release/gpuprep Tests/vm/run-vm-tests.sh --shell
 
 # Completions and the man page are generated from the command tree and committed.
 generate:

@@ -139,6 +139,18 @@ import Testing
         }
     }
 
+    @Test func changeReportsValidate() throws {
+        let (host, _) = try bindHost("schema")
+        let dry = try Run.gpuprep(["bind", "--json", "--dry-run", "--root", host.path, "01:00.0"])
+        #expect(try validate(dry.stdout, against: "change.schema.json").status == 0)
+        // A failed apply (no kernel behind a --root tree): steps, rollback and error validate too.
+        let failed = try Run.gpuprep(["bind", "--json", "--root", host.path, "07:00.0"])
+        #expect(failed.status == 74)
+        let check = try validate(failed.stdout, against: "change.schema.json")
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(try validate(failed.stderr, against: "error.schema.json").status == 0)
+    }
+
     @Test func errorsValidate() throws {
         let run = try Run.gpuprep(["list", "--json", "--root", "/nonexistent"])
         let check = try validate(run.stderr, against: "error.schema.json")

@@ -77,13 +77,13 @@ public struct BindPlanner {
     func refuseUnsafeBind(_ f: PCIFunction, moving: Set<PCIAddress>, force: Bool, plan: inout ChangePlan) throws(GPUPrepError) {
         var reasons: [String] = []
         if f.bootVGA {
-            reasons.append("\(f.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(f.driver ?? "its driver") (with another console, e.g. serial or SSH, use --force)")
+            reasons.append("\(f.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(f.driver ?? "its driver") (fine with another console, e.g. serial or SSH)")
         }
         if let group = f.iommuGroup {
             let stranded = functions.filter { $0.iommuGroup == group && !moving.contains($0.address) && VFIORule.blocksGroup($0) }
             if !stranded.isEmpty {
                 let list = stranded.map { "\($0.address) (\($0.className ?? "device") on \($0.driver ?? "?"))" }.joined(separator: ", ")
-                reasons.append("binding \(f.address) would leave IOMMU group \(group) unusable: \(list) stay\(stranded.count == 1 ? "s" : "") on the host, and VFIO takes a group whole; name \(stranded.count == 1 ? "it" : "them") too to pass \(stranded.count == 1 ? "it" : "them") to the same VM, or use --force")
+                reasons.append("binding \(f.address) would leave IOMMU group \(group) unusable: \(list) stay\(stranded.count == 1 ? "s" : "") on the host, and VFIO takes a group whole (name \(stranded.count == 1 ? "it" : "them") too to pass \(stranded.count == 1 ? "it" : "them") to the same VM)")
             }
         } else {
             plan.warnings.append("\(f.address) has no IOMMU group: vfio-pci can bind it, but no VM can use it until the IOMMU is on")
@@ -91,13 +91,14 @@ public struct BindPlanner {
         let busy = openFiles.holders(of: deviceNodes(f))
         if !busy.isEmpty {
             let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
-            reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first (or --force)")
+            reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first")
         }
         guard !reasons.isEmpty else { return }
         if force {
             plan.warnings.append(contentsOf: reasons.map { "forced: " + $0 })
         } else {
-            throw GPUPrepError(.refused, reasons[0])
+            // Every reason at once, so that one run tells the whole story.
+            throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)")
         }
     }
 
@@ -134,8 +135,8 @@ public struct BindPlanner {
             let busy = openFiles.holders(of: deviceNodes(f))
             if !busy.isEmpty {
                 let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
-                let reason = "\(f.address) is in use: \(list); shut that VM down first (or --force)"
-                if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason) }
+                let reason = "\(f.address) is in use: \(list); shut that VM down first"
+                if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason + " (--force goes ahead anyway)") }
             }
             var steps: [Step] = []
             if f.driverOverride != nil { steps.append(.write(PCIPaths.driverOverride(f.address), "", device: f.address)) }
