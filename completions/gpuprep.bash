@@ -262,7 +262,7 @@ _gpuprep_conflicts() {
 
 _gpuprep_bind() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --driver)
     __gpuprep_offer_flags_options -1
@@ -293,7 +293,7 @@ _gpuprep_bind() {
 
 _gpuprep_unbind() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids)
     __gpuprep_offer_flags_options -1

@@ -63,6 +63,10 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let sysModule = HostPath(unchecked: "/sys/module")
     public static let sysBusPCIDriversProbe = HostPath(unchecked: "/sys/bus/pci/drivers_probe")
     public static let lockFile = HostPath(unchecked: "/run/gpuprep.lock")
+    /// What `--persist` writes (see PersistentBindings).
+    public static let persistUdevRules = HostPath(unchecked: "/etc/udev/rules.d/61-gpuprep-vfio.rules")
+    public static let persistModulesLoad = HostPath(unchecked: "/etc/modules-load.d/gpuprep-vfio.conf")
+    public static let persistModprobe = HostPath(unchecked: "/etc/modprobe.d/gpuprep-vfio.conf")
     public static let procOSRelease = HostPath(unchecked: "/proc/sys/kernel/osrelease")
     public static let libModules = HostPath(unchecked: "/lib/modules")
     /// modprobe's configuration directories, in the order modprobe(8) reads them.

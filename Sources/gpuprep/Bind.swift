@@ -27,7 +27,7 @@ struct Bind: ParsableCommand {
     func run() throws {
         try change.execute(global, command: "bind") { (planner) throws(GPUPrepError) in
             try planner.planBind(try parseAddresses(addresses), driver: try DriverChoice(driver),
-                                 companions: !change.noCompanions, force: change.force)
+                                 companions: !change.noCompanions, force: change.force, persist: change.persist)
         }
     }
 }
@@ -50,7 +50,8 @@ struct Unbind: ParsableCommand {
 
     func run() throws {
         try change.execute(global, command: "unbind") { (planner) throws(GPUPrepError) in
-            try planner.planUnbind(try parseAddresses(addresses), companions: !change.noCompanions, force: change.force)
+            try planner.planUnbind(try parseAddresses(addresses), companions: !change.noCompanions, force: change.force,
+                                   persist: change.persist)
         }
     }
 }

@@ -13,6 +13,10 @@ struct ChangeOptions: ParsableArguments {
     @Flag(name: .customLong("no-companions"), help: "Leave the other functions of a GPU's card (audio, USB, UCSI) where they are.")
     var noCompanions = false
 
+    @Flag(help: ArgumentHelp("Make it last across reboots: per-device udev rules and early module loading (bind), or remove them (unbind).",
+                             discussion: "Writes /etc/udev/rules.d/61-gpuprep-vfio.rules, /etc/modules-load.d/gpuprep-vfio.conf and /etc/modprobe.d/gpuprep-vfio.conf, atomically."))
+    var persist = false
+
     /// Plans with the planner, then (unless a dry run) applies under the host lock.
     func execute(_ global: GlobalOptions, command: String,
                  plan makePlan: (BindPlanner) throws(GPUPrepError) -> ChangePlan) throws {
@@ -28,7 +32,7 @@ struct ChangeOptions: ParsableArguments {
             }
             defer { withExtendedLifetime(lock) {} }
             let plan = try makePlan(try BindPlanner(host: host))
-            let outcome = dryRun || plan.isEmpty ? nil : Applier(kernel: LiveKernel(host: host), sysfs: host.sysfs).apply(plan)
+            let outcome = dryRun || plan.isEmpty ? nil : Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(plan)
             let report = ChangeReport(command: command, dryRun: dryRun, plan: plan, outcome: outcome)
             let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
             return (output, ExitStatus.success, outcome?.failure)

@@ -45,7 +45,7 @@ func planBind(_ host: FakeHost, bind addresses: [String], force: Bool = false, c
 }
 
 func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) throws -> ChangeOutcome {
-    var applier = Applier(kernel: kernel, sysfs: Sysfs(root: try HostRoot(host.path)))
+    var applier = Applier(writer: kernel, sysfs: Sysfs(root: try HostRoot(host.path)))
     applier.verifyTimeoutMilliseconds = 100
     return applier.apply(plan)
 }
@@ -168,7 +168,7 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         let (host, kernel) = try bindHost("stuck")
         kernel.probeBindsNothing = true
         // The rollback's re-bind to nouveau fails too: the kernel refuses every write from the 5th on.
-        final class Refusing: Kernel, @unchecked Sendable {
+        final class Refusing: HostWriter, @unchecked Sendable {
             let inner: SimulatedKernel
             var count = 0
             init(_ inner: SimulatedKernel) { self.inner = inner }
@@ -178,8 +178,9 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
                 try inner.write(path, value)
             }
             func loadModule(_ name: String) throws(SystemError) { try inner.loadModule(name) }
+            func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) { try inner.replaceFile(path, content) }
         }
-        var applier = Applier(kernel: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))
+        var applier = Applier(writer: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))
         applier.verifyTimeoutMilliseconds = 100
         let outcome = applier.apply(try planBind(host, bind: ["0000:01:00.0"]))
         #expect(outcome.failure?.code == .rollbackFailed)
@@ -250,5 +251,76 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         #expect(run.stderr.contains("bound nothing") && run.stderr.contains("rolled back"))
         #expect(run.stdout.contains("Rollback:"))
         #expect(kernel.state(gpuCard) == before)
+    }
+}
+
+@Suite struct PersistTests {
+    func planner(_ host: FakeHost) throws -> BindPlanner { try BindPlanner(host: try HostContext(root: host.path)) }
+    func file(_ host: FakeHost, _ path: String) -> String? {
+        try? String(contentsOf: host.root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func bindPersistWritesPerDeviceRulesAndEarlyLoading() throws {
+        let (host, kernel) = try bindHost("persist")
+        let plan = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        #expect(plan.fileChanges.map(\.path?.string) == ["/etc/udev/rules.d/61-gpuprep-vfio.rules",
+                                                          "/etc/modules-load.d/gpuprep-vfio.conf", "/etc/modprobe.d/gpuprep-vfio.conf"])
+        let outcome = try apply(plan, host, kernel)
+        #expect(outcome.failure == nil)
+        let rules = try #require(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules"))
+        for address in gpuCard {
+            #expect(rules.contains("ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"\(address)\", ATTR{driver_override}=\"vfio-pci\"\n"))
+        }
+        #expect(!rules.contains("10de"), "by address, never by vendor:device")
+        #expect(file(host, "etc/modules-load.d/gpuprep-vfio.conf")?.hasSuffix("\nvfio_pci\n") == true)
+        let softdeps = try #require(file(host, "etc/modprobe.d/gpuprep-vfio.conf"))
+        #expect(softdeps.contains("softdep nouveau pre: vfio_pci\n") && softdeps.contains("softdep snd_hda_intel pre: vfio_pci\n"))
+        // Again: the files are right, nothing to do.
+        #expect(try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true).isEmpty)
+        // No temporary files left beside them.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: host.root.appendingPathComponent("etc/udev/rules.d").path)
+        #expect(leftovers == ["61-gpuprep-vfio.rules"])
+    }
+
+    @Test func unbindPersistRemovesOnlyItsDevices() throws {
+        let (host, kernel) = try bindHost("unpersist")
+        _ = try apply(try planner(host).planBind([PCIAddress("01:00.0")!, PCIAddress("07:00.0")!], driver: .vfioPCI,
+                                                 companions: true, force: false, persist: true), host, kernel)
+        _ = try apply(try planner(host).planUnbind([PCIAddress("01:00.0")!], companions: true, force: false, persist: true), host, kernel)
+        let rules = try #require(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules"))
+        #expect(rules.contains("KERNEL==\"0000:07:00.0\"") && !rules.contains("KERNEL==\"0000:01:00"))
+        _ = try apply(try planner(host).planUnbind([PCIAddress("07:00.0")!], companions: true, force: false, persist: true), host, kernel)
+        #expect(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules") == nil)
+        #expect(file(host, "etc/modules-load.d/gpuprep-vfio.conf") == nil && file(host, "etc/modprobe.d/gpuprep-vfio.conf") == nil)
+    }
+
+    @Test func aFileThatCannotBeWrittenRollsBackDevicesAndFiles() throws {
+        let (host, kernel) = try bindHost("persist-fail")
+        let before = kernel.state(gpuCard)
+        kernel.failingFile = "/etc/modprobe.d/gpuprep-vfio.conf"
+        let outcome = try apply(try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true,
+                                                           force: false, persist: true), host, kernel)
+        #expect(outcome.failure?.code == .applyFailed)
+        #expect(kernel.state(gpuCard) == before)
+        #expect(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules") == nil)       // written, then taken back
+        #expect(file(host, "etc/modules-load.d/gpuprep-vfio.conf") == nil)
+    }
+
+    @Test func aRewriteKeepsModeAndOtherDevices() throws {
+        let (host, kernel) = try bindHost("persist-mode")
+        _ = try apply(try planner(host).planBind([PCIAddress("07:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true), host, kernel)
+        let path = host.root.appendingPathComponent("etc/udev/rules.d/61-gpuprep-vfio.rules").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        _ = try apply(try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true), host, kernel)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(PersistentBindings.parse(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules")).map(\.address.description)
+                == ["0000:01:00.0", "0000:01:00.1", "0000:01:00.2", "0000:01:00.3", "0000:07:00.0"])
+    }
+
+    @Test(arguments: ["", "garbage\n", "# gpuprep-device address=../../x driver=vfio-pci module=vfio_pci host=\n",
+                      "# gpuprep-device address=0000:01:00.0 driver=../x module=vfio_pci host=\n"])
+    func hostileRulesFilesYieldNothingUnsafe(text: String) {
+        #expect(PersistentBindings.parse(text).isEmpty)
     }
 }

@@ -8,7 +8,7 @@ import HostFixtures
 /// `driver` link, `bind` and `drivers_probe` honour the override (vfio-pci, with no id table,
 /// binds only devices whose override names it), and each device's own host driver is the
 /// one it had when the fixture was built. Faults can be injected at any write.
-final class SimulatedKernel: Kernel, @unchecked Sendable {
+final class SimulatedKernel: HostWriter, @unchecked Sendable {
     let host: FakeHost
     /// The driver each device binds to when probed without an override.
     let nativeDrivers: [String: String]
@@ -52,6 +52,14 @@ final class SimulatedKernel: Kernel, @unchecked Sendable {
         } catch {
             throw .io(path: path.string, errno: EIO)
         }
+    }
+
+    /// Configuration files are plain files: written as on the live host, with faults if asked.
+    var failingFile: String?
+    func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) {
+        if failingFile == path.string { throw .io(path: path.string, errno: EROFS) }
+        let files = AtomicFile(root: try HostRoot(host.path))
+        if let content { try files.write(path, content) } else { try files.remove(path) }
     }
 
     func loadModule(_ name: String) throws(SystemError) {

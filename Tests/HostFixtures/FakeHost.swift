@@ -179,6 +179,10 @@ public final class FakeHost {
         for file in ["bind", "unbind", "new_id", "remove_id"] where !exists(driverDir + "/" + file) {
             try write(driverDir + "/" + file, "")
         }
+        // The module that provides the driver (module names use _ where driver names may use -).
+        let module = driver.replacingOccurrences(of: "-", with: "_")
+        try mkdir("sys/module/\(module)")
+        if !exists(driverDir + "/module") { try symlink(driverDir + "/module", to: "sys/module/\(module)") }
         try symlink(devicePath(address) + "/driver", to: driverDir)
         try symlink(driverDir + "/" + address, to: devicePath(address))
     }

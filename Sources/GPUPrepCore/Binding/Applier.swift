@@ -31,27 +31,28 @@ public struct ChangeOutcome: Sendable {
     public var failure: GPUPrepError?
 }
 
-/// Carries out a plan through a `Kernel`, re-reading the host after each probe, and on the
+/// Carries out a plan through a `HostWriter`, re-reading the host after each probe, and on the
 /// first failure puts every device it touched back as it found it, in reverse order.
 public struct Applier {
-    public let kernel: Kernel
+    public let writer: HostWriter
     public let sysfs: Sysfs
     /// How long to wait for a probe to bind (drivers may probe asynchronously).
     public var verifyTimeoutMilliseconds = 3000
 
-    public init(kernel: Kernel, sysfs: Sysfs) {
-        self.kernel = kernel
+    public init(writer: HostWriter, sysfs: Sysfs) {
+        self.writer = writer
         self.sysfs = sysfs
     }
 
     public func apply(_ plan: ChangePlan) -> ChangeOutcome {
         var outcome = ChangeOutcome()
         var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
+        var replacedFiles: [(path: HostPath, old: String?)] = []
         var failure: String?
 
         run: for step in plan.moduleLoads {
             do {
-                try kernel.loadModule(step.value)
+                try writer.loadModule(step.value)
                 outcome.records.append(StepRecord(step: step, done: true))
             } catch {
                 outcome.records.append(StepRecord(step: step, done: false, error: error.message))
@@ -73,20 +74,41 @@ public struct Applier {
                 }
             }
         }
+        if failure == nil {
+            for step in plan.fileChanges {
+                guard let path = step.path else { continue }
+                let old = AtomicFile(root: sysfs.root).read(path)
+                if let error = perform(step) {
+                    outcome.records.append(StepRecord(step: step, done: false, error: error))
+                    failure = error
+                    break
+                }
+                replacedFiles.append((path, old))
+                outcome.records.append(StepRecord(step: step, done: true))
+            }
+        }
         // Steps after the failure are listed as not done, so the plan reads whole.
         let doneCount = outcome.records.count
         for step in plan.steps.dropFirst(doneCount) { outcome.records.append(StepRecord(step: step, done: false)) }
 
         if let failure {
             var unrestored: [String] = []
+            for file in replacedFiles.reversed() {
+                let step = file.old.map { Step(action: .writeFile, path: file.path, value: $0, device: nil) }
+                    ?? Step(action: .removeFile, path: file.path, value: "", device: nil)
+                let error = perform(step)
+                outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
+                if error != nil { unrestored.append("\(file.path) could not be restored") }
+            }
             for original in touched.reversed() {
                 let (records, problem) = restore(original.address, override: original.override, driver: original.driver)
                 outcome.rollback += records
                 if let problem { unrestored.append(problem) }
             }
-            let restoredList = touched.map { "\($0.address) on \($0.driver ?? "no driver")" }.joined(separator: ", ")
+            let restoredList = (touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + replacedFiles.map { "\($0.path) as it was" })
+                .joined(separator: ", ")
             if unrestored.isEmpty {
-                let rolled = touched.isEmpty ? "nothing had changed" : "rolled back: \(restoredList) again"
+                let rolled = touched.isEmpty && replacedFiles.isEmpty ? "nothing had changed" : "rolled back: \(restoredList) again"
                 outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
             } else {
                 outcome.failure = GPUPrepError(.rollbackFailed, "\(failure); rollback incomplete: \(unrestored.joined(separator: "; "))")
@@ -103,18 +125,24 @@ public struct Applier {
     func perform(_ step: Step) -> String? {
         switch step.action {
         case .loadModule:
-            do { try kernel.loadModule(step.value) } catch { return error.message }
+            do { try writer.loadModule(step.value) } catch { return error.message }
             return nil
         case .write:
             guard let path = step.path else { return "a write without a path" }
             // An empty value clears an attribute; the kernel wants a newline for that.
-            do { try kernel.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
+            do { try writer.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
                 return "writing '\(step.value)' to \(path) failed: \(error.message.components(separatedBy: ": ").last ?? error.message)"
             }
             return nil
         case .verify:
             guard let address = step.device else { return nil }
             return verify(address, expectation: step.value)
+        case .writeFile, .removeFile:
+            guard let path = step.path else { return "a file change without a path" }
+            do { try writer.replaceFile(path, step.action == .writeFile ? step.value : nil) } catch {
+                return "\(step.action == .writeFile ? "writing" : "removing") \(path) failed: \(error.message.components(separatedBy: ": ").last ?? error.message)"
+            }
+            return nil
         }
     }
 

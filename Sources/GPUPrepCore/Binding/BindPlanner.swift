@@ -14,10 +14,12 @@ public struct DeviceChange: Sendable {
 public struct ChangePlan: Sendable {
     public var moduleLoads: [Step] = []
     public var devices: [DeviceChange] = []
+    /// Configuration files for --persist, written after every device is verified.
+    public var fileChanges: [Step] = []
     /// What --force let through, said to the user.
     public var warnings: [String] = []
 
-    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) }
+    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + fileChanges }
     public var isEmpty: Bool { steps.isEmpty }
 }
 
@@ -38,15 +40,22 @@ public struct BindPlanner {
     // MARK: bind
 
     public func planBind(_ addresses: [PCIAddress], driver choice: DriverChoice, companions: Bool,
-                         force: Bool) throws(GPUPrepError) -> ChangePlan {
+                         force: Bool, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
         let targets = try devices(addresses, companions: companions)
         var plan = ChangePlan()
         let moving = Set(targets.map(\.address))
         var modules: [String: ResolvedDriver] = [:]
+        var persistent: [PersistentBinding] = []
+        let recorded = persist ? recordedBindings() : []
         for function in targets {
             let module = DriverResolver.module(for: choice, function: function, modalias: function.modalias, kmod: host.kmod())
             let driver = modules[module] ?? DriverResolver.resolve(module: module, sysfs: host.sysfs)
             modules[module] = driver
+            // Once a device is on VFIO its host driver can no longer be read from it: keep what was recorded.
+            let known = recorded.first { $0.address == function.address }?.hostModules ?? []
+            let hosts = known + hostModules(function, excluding: driver.module).filter { !known.contains($0) }
+            persistent.append(PersistentBinding(address: function.address, driver: driver.driver, module: driver.module,
+                                                hostModules: hosts))
             if function.driver == driver.driver && function.driverOverride == driver.driver { continue }   // already there
             try refuseUnsafeBind(function, moving: moving, force: force, plan: &plan)
             plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
@@ -56,7 +65,27 @@ public struct BindPlanner {
         where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
             plan.moduleLoads.append(Step(action: .loadModule, path: nil, value: driver.module, device: nil))
         }
+        if persist {
+            let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }
+            plan.fileChanges = PersistentBindings.steps(to: kept + persistent, files: AtomicFile(root: host.root))
+        }
         return plan
+    }
+
+    /// What is recorded in the persistent rules file now.
+    func recordedBindings() -> [PersistentBinding] {
+        PersistentBindings.parse(AtomicFile(root: host.root).read(.persistUdevRules))
+    }
+
+    /// The modules that could drive a function on the host (libkmod's matches for its modalias),
+    /// else the module of the driver it is on.
+    func hostModules(_ f: PCIFunction, excluding vfio: String) -> [String] {
+        var candidates = f.modules ?? []
+        if candidates.isEmpty, let driver = f.driver,
+           let module = host.sysfs.linkName(HostPath.sysBusPCIDrivers.child(driver, "module")) {
+            candidates = [module]
+        }
+        return candidates.filter { $0 != vfio && !VFIORule.isVFIODriver($0) }
     }
 
     /// The kernel's sequence: the override names the driver (vfio-pci has no id table, so its
@@ -126,9 +155,15 @@ public struct BindPlanner {
 
     /// Back to the host: clear the override, let the VFIO driver go, probe, and check that the
     /// device left it (the host driver that claims it, if any, is the kernel's choice).
-    public func planUnbind(_ addresses: [PCIAddress], companions: Bool, force: Bool) throws(GPUPrepError) -> ChangePlan {
+    public func planUnbind(_ addresses: [PCIAddress], companions: Bool, force: Bool,
+                           persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
         let targets = try devices(addresses, companions: companions)
         var plan = ChangePlan()
+        if persist {
+            let leaving = Set(targets.map(\.address))
+            let kept = recordedBindings().filter { !leaving.contains($0.address) }
+            plan.fileChanges = PersistentBindings.steps(to: kept, files: AtomicFile(root: host.root))
+        }
         for f in targets {
             let onVFIO = f.driver.map { VFIORule.isVFIODriver($0) || $0 == "pci-stub" } ?? false
             guard onVFIO || f.driverOverride != nil else { continue }   // already with the host

@@ -9,6 +9,10 @@ public struct Step: Sendable, Equatable {
         case loadModule = "load-module"
         /// Check that the `driver` link at `path` names `value` (`none`: no driver; `!x`: not x).
         case verify
+        /// Replace the file at `path` with `value`, atomically.
+        case writeFile = "write-file"
+        /// Remove the file at `path`.
+        case removeFile = "remove-file"
     }
 
     public var action: Action
@@ -26,6 +30,10 @@ public struct Step: Sendable, Equatable {
         switch action {
         case .write: return "echo \(value.isEmpty ? "\"\"" : value) > \(path?.string ?? "?")"
         case .loadModule: return "modprobe \(value)"
+        case .writeFile:
+            return "write \(path?.string ?? "?"):\n" + value.split(separator: "\n", omittingEmptySubsequences: false)
+                .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")
+        case .removeFile: return "rm \(path?.string ?? "?")"
         case .verify:
             if value.hasPrefix("!") { return "check \(path?.string ?? "?") is not \(value.dropFirst())" }
             return "check \(path?.string ?? "?") -> \(value)"

@@ -53,3 +53,10 @@ while [ $i -lt 50 ]; do
   i=$((i + 1))
 done
 check "50 bind/unbind cycles of edu, each verified" [ $fails = 0 ]
+
+# --persist where /etc is read-only (the host's / is mounted read-only here): the kernel binds,
+# the rules file cannot be written, and the bind is rolled back.
+gp bind --persist $EDU > /tmp/out.txt 2> /tmp/err.txt; rc=$?
+check "bind --persist on a read-only /etc: exit 74" [ $rc = 74 ]
+check "the error names the file and says it was rolled back" sh -c "grep -q '61-gpuprep-vfio.rules' /tmp/err.txt && grep -q 'rolled back' /tmp/err.txt"
+check "edu back without a driver, override cleared" [ "$(st $EDU)" = "none (null)" ]

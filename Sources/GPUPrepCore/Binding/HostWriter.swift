@@ -1,21 +1,30 @@
 import GPUPrepSystem
 
-/// What changes the host: sysfs writes and module loads. The live kernel acts on them; the
-/// tests use a simulated one that acts them out on a fake tree.
-public protocol Kernel {
+/// Everything that changes the host: sysfs writes, module loads, configuration files. On the
+/// live host the kernel acts on the writes; the tests use a simulated kernel that acts them
+/// out on a fake tree.
+public protocol HostWriter {
     func write(_ path: HostPath, _ value: String) throws(SystemError)
     func loadModule(_ name: String) throws(SystemError)
+    /// Replaces a configuration file atomically (nil removes it).
+    func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError)
 }
+
 
 /// The running kernel (or a host tree under --root, where writes are plain file writes and
 /// modules cannot be loaded).
-public struct LiveKernel: Kernel {
+public struct LiveHostWriter: HostWriter {
     let host: HostContext
 
     public init(host: HostContext) { self.host = host }
 
     public func write(_ path: HostPath, _ value: String) throws(SystemError) {
         try SysfsWriter(root: host.root).write(path, value)
+    }
+
+    public func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) {
+        let files = AtomicFile(root: host.root)
+        if let content { try files.write(path, content) } else { try files.remove(path) }
     }
 
     public func loadModule(_ name: String) throws(SystemError) {
