@@ -324,3 +324,24 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         #expect(PersistentBindings.parse(text).isEmpty)
     }
 }
+
+@Suite struct AutoDriverTests {
+    /// libkmod picks the variant driver whose vfio_pci: alias names the device over vfio_pci's catch-all.
+    @Test func autoPrefersTheMostSpecificVariantDriver() throws {
+        let host = try Fixtures.scratch("auto")
+        try host.add(FakeFunction("0000:09:00.0", vendor: 0x10de, device: 0x2941, classCode: 0x030200, driver: "nvidia", group: 9))
+        try host.add(FakeFunction("0000:0a:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, driver: "nvidia", group: 10))
+        try host.addModules([
+            FakeModule("vfio_pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
+            FakeModule("nvgrace_gpu_vfio_pci", aliases: ["vfio_pci:v000010DEd00002941sv*sd*bc*sc*i*",
+                                                         "vfio_pci:v000010DEd00002342sv*sd*bc*sc*i*"]),
+            FakeModule("nvidia", aliases: ["pci:v000010DEd*sv*sd*bc03sc02i00"]),
+        ])
+        let planner = try BindPlanner(host: try HostContext(root: host.path))
+        let grace = try planner.planBind([PCIAddress("09:00.0")!], driver: .auto, companions: true, force: false)
+        #expect(grace.moduleLoads.map(\.value) == ["nvgrace_gpu_vfio_pci"])
+        #expect(grace.devices.first?.to == "nvgrace-gpu-vfio-pci")
+        let t4 = try planner.planBind([PCIAddress("0a:00.0")!], driver: .auto, companions: true, force: false)
+        #expect(t4.moduleLoads.map(\.value) == ["vfio_pci"] && t4.devices.first?.to == "vfio-pci")
+    }
+}
