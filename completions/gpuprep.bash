@@ -173,13 +173,33 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    list|iommu|conflicts|bind|unbind|help)
+    check|list|iommu|conflicts|bind|unbind|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'list iommu conflicts bind unbind help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gpuprep_check() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
         ;;
     esac
 }

@@ -22,6 +22,8 @@ function __gpuprep_parse_tokens -S
     case 'gpuprep'
         __gpuprep_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
+        case 'check'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'version' 'h/help'
         case 'list'
             __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'all' 'version' 'h/help'
         case 'iommu'
@@ -89,12 +91,19 @@ end
 complete -c 'gpuprep' -f
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'check' -d 'Say whether this host is ready for GPU passthrough and vGPU, and what to do.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'list' -d 'List NVIDIA GPUs, their VFs, companion functions and NVSwitches.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'iommu' -d 'Show every IOMMU group, its members, and whether VFIO can take it.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'conflicts' -d 'Say what stops each NVIDIA GPU (or the given devices) from being assigned to a VM.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'bind' -d 'Move devices to vfio-pci (or a VFIO variant driver), safely and verified.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'unbind' -d 'Return devices from vfio-pci to their host drivers, verified.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'

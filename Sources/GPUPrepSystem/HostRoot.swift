@@ -63,6 +63,22 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let sysModule = HostPath(unchecked: "/sys/module")
     public static let sysBusPCIDriversProbe = HostPath(unchecked: "/sys/bus/pci/drivers_probe")
     public static let lockFile = HostPath(unchecked: "/run/gpuprep.lock")
+    public static let procCmdline = HostPath(unchecked: "/proc/cmdline")
+    public static let procCPUInfo = HostPath(unchecked: "/proc/cpuinfo")
+    public static let acpiTables = HostPath(unchecked: "/sys/firmware/acpi/tables")
+    public static let devDRIDir = HostPath(unchecked: "/dev/dri")
+    /// Boot loader configuration, in the order gpuprep looks for it.
+    public static let kernelstubConfig = HostPath(unchecked: "/etc/kernelstub/configuration")
+    public static let kernelCmdline = HostPath(unchecked: "/etc/kernel/cmdline")
+    public static let proxmoxConfig = HostPath(unchecked: "/etc/pve")
+    public static let proxmoxBootTool = HostPath(unchecked: "/usr/sbin/proxmox-boot-tool")
+    public static let defaultGrub = HostPath(unchecked: "/etc/default/grub")
+    public static let defaultGrubD = HostPath(unchecked: "/etc/default/grub.d")
+    public static let blsEntries = HostPath(unchecked: "/boot/loader/entries")
+    public static let updateGrub = HostPath(unchecked: "/usr/sbin/update-grub")
+    public static let bootGrub2 = HostPath(unchecked: "/boot/grub2")
+    /// Where the EGL libraries a vGPU display needs are installed.
+    public static let libraryDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"].map { HostPath(unchecked: $0) }
     /// What `--persist` writes (see PersistentBindings).
     public static let persistUdevRules = HostPath(unchecked: "/etc/udev/rules.d/61-gpuprep-vfio.rules")
     public static let persistModulesLoad = HostPath(unchecked: "/etc/modules-load.d/gpuprep-vfio.conf")

@@ -9,9 +9,14 @@ public final class Kmod {
     public let moduleDirectory: String
 
     /// Wraps kmod_new and kmod_load_resources. Fails when the module directory does not exist.
+    private let root: HostRoot
+    private let directoryPath: HostPath
+
     public init(root: HostRoot, release: String) throws(SystemError) {
         let directory = try HostPath.libModules.appending(release)
         moduleDirectory = directory.string
+        self.root = root
+        directoryPath = directory
         let sysfs = Sysfs(root: root)
         guard sysfs.exists(directory) else {
             throw .libkmod("no module directory \(directory.string) for kernel \(release)")
@@ -92,5 +97,42 @@ public final class Kmod {
         defer { kmod_module_unref(module) }
         let result = kmod_module_probe_insert_module(module, UInt32(KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY.rawValue), nil, nil, nil, nil)
         if result < 0 { throw .libkmod("cannot load \(name): \(String(cString: strerror(-result)))") }
+    }
+
+    public enum Availability: Sendable, Equatable {
+        /// A module file in the module directory.
+        case module
+        /// Built into the kernel (modules.builtin).
+        case builtin
+        case missing
+    }
+
+    /// Whether the kernel has a module, as a file or built in. Wraps kmod_module_new_from_name
+    /// and kmod_module_get_path; built-ins come from modules.builtin.
+    public func availability(_ name: String) -> Availability {
+        var module: OpaquePointer?
+        if kmod_module_new_from_name(context, name, &module) >= 0, let module {
+            defer { kmod_module_unref(module) }
+            if kmod_module_get_path(module) != nil { return .module }
+        }
+        let normalized = name.replacingOccurrences(of: "-", with: "_")
+        let builtin = Sysfs(root: root).read(directoryPath.child("modules.builtin")) ?? ""
+        for line in builtin.split(separator: "\n") {
+            let file = line.split(separator: "/").last.map(String.init) ?? ""
+            if file.replacingOccurrences(of: "-", with: "_") == normalized + ".ko" { return .builtin }
+        }
+        return .missing
+    }
+
+    /// The modules blacklisted by the modprobe configuration under the root, as libkmod reads it.
+    /// Wraps kmod_config_get_blacklists.
+    public func blacklist() -> Set<String> {
+        guard let iterator = kmod_config_get_blacklists(context) else { return [] }
+        defer { kmod_config_iter_free_iter(iterator) }
+        var names = Set<String>()
+        while kmod_config_iter_next(iterator) {
+            if let key = kmod_config_iter_get_key(iterator) { names.insert(String(cString: key)) }
+        }
+        return names
     }
 }

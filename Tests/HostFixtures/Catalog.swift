@@ -43,7 +43,11 @@ public enum Catalog {
         FakeModule("i2c_piix4", aliases: ["pci:v00001022d0000790Bsv*sd*bc*sc*i*"]),
         FakeModule("ccp", aliases: ["pci:v00001022d00001486sv*sd*bc*sc*i*"]),
         FakeModule("vfio_pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
+        FakeModule("vfio", aliases: []),
+        FakeModule("vfio_iommu_type1", aliases: []),
     ]
+
+    static let bootImage = "BOOT_IMAGE=/boot/vmlinuz-6.1.0-fixture-amd64"
 
     // MARK: desktop-b550: a gaming desktop, GT 710 for the host and RTX 2070 SUPER for a VM
 
@@ -105,6 +109,21 @@ public enum Catalog {
         try f("2d:00.3", amd, 0x149c, 0x0c0330, "xhci_hcd", 18, parent: "00:08.1")
         try f("2d:00.4", amd, 0x1487, 0x040300, "snd_hda_intel", 19, parent: "00:08.1")
         try host.addModules(commonModules)
+        // A Debian desktop on AMD: iommu=pt was added to GRUB and update-grub run, but not rebooted yet.
+        try host.setCPU(vendor: "AuthenticAMD", flags: ["svm", "npt"])
+        try host.addIOMMUFirmware(table: "IVRS", units: ["ivhd0"])
+        try host.setRunningCommandLine("\(bootImage) root=UUID=2f6c6b4e-9a3b-4c0e-8f1e-5b7d0c1a2e3f ro quiet")
+        try host.write("etc/default/grub", """
+            # If you change this file, run 'update-grub' afterwards to update
+            # /boot/grub/grub.cfg.
+            GRUB_DEFAULT=0
+            GRUB_TIMEOUT=5
+            GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`
+            GRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"
+            GRUB_CMDLINE_LINUX=""
+            """)
+        try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nouveau"])
         return host
     }
 
@@ -184,6 +203,14 @@ public enum Catalog {
                                       numa: gpus[index].1))
         }
         try host.addModules(commonModules, modprobeConfig: ["blacklist-nouveau.conf": "blacklist nouveau\noptions nouveau modeset=0\n"])
+        // Ubuntu's layout: the command line is extended in a grub.d drop-in, and it is booted.
+        try host.setCPU(vendor: "GenuineIntel", flags: ["vmx", "ept"])
+        try host.addIOMMUFirmware(table: "DMAR", units: ["dmar0", "dmar1", "dmar2", "dmar3"])
+        try host.setRunningCommandLine("\(bootImage) root=/dev/mapper/vg-root ro intel_iommu=on iommu=pt")
+        try host.write("etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"\"\nGRUB_CMDLINE_LINUX=\"\"\n")
+        try host.write("etc/default/grub.d/50-vfio.cfg", "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt\"\n")
+        try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }
 
@@ -230,6 +257,21 @@ public enum Catalog {
         try host.add(fresh)
         try host.addNVIDIAVGPUFiles(fresh.address, creatable: creatable, current: "0")
         try host.addModules(commonModules)
+        // RHEL 9: GRUB with BLS entries managed by grubby; no render node, so no vGPU display.
+        try host.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try host.addIOMMUFirmware(table: "DMAR", units: ["dmar0", "dmar1"])
+        try host.setRunningCommandLine("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.1.0-fixture-amd64 root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M intel_iommu=on iommu=pt")
+        try host.write("etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX=\"crashkernel=1G-4G:192M rd.lvm.lv=rhel/root\"\nGRUB_ENABLE_BLSCFG=true\n")
+        try host.write("boot/loader/entries/0f1e2d3c4b5a69788796a5b4c3d2e1f0-6.1.0-fixture-amd64.conf", """
+            title Red Hat Enterprise Linux (6.1.0-fixture-amd64) 9.4 (Plow)
+            version 6.1.0-fixture-amd64
+            linux /vmlinuz-6.1.0-fixture-amd64
+            initrd /initramfs-6.1.0-fixture-amd64.img
+            options root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M intel_iommu=on iommu=pt
+            grub_users $grub_users
+            """)
+        try host.mkdir("boot/grub2")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }
 
@@ -251,7 +293,17 @@ public enum Catalog {
             let text = try String(contentsOf: data.appendingPathComponent(file), encoding: .utf8)
             try host.addMdevTypes(parent, parseTypeList(text))
         }
-        try host.addModules(commonModules)
+        try host.addModules(commonModules, modprobeConfig: ["pve-blacklist.conf": "blacklist nvidiafb\nblacklist nouveau\n"])
+        // Proxmox VE on ZFS: /etc/kernel/cmdline applied by proxmox-boot-tool; AMD's IOMMU is on by default.
+        try host.setCPU(vendor: "AuthenticAMD", flags: ["svm"])
+        try host.addIOMMUFirmware(table: "IVRS", units: ["ivhd0"])
+        try host.setRunningCommandLine("initrd=\\EFI\\proxmox\\6.1.0-fixture-amd64\\initrd.img-6.1.0-fixture-amd64 root=ZFS=rpool/ROOT/pve-1 boot=zfs")
+        try host.write("etc/kernel/cmdline", "root=ZFS=rpool/ROOT/pve-1 boot=zfs\n")
+        try host.mkdir("etc/pve")
+        try host.mkdir("dev/dri")
+        try host.write("dev/dri/renderD128", "")
+        try host.write("usr/lib/x86_64-linux-gnu/libEGL.so.1", "")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "nvidia"])
         return host
     }
 
@@ -348,6 +400,18 @@ public enum Catalog {
         }
         for address in dumps.keys.sorted() { try add(address) }
         try host.addModules(commonModules)
+        // VT-d is off in the firmware and the kernel was booted without intel_iommu=on.
+        try host.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try host.addIOMMUFirmware(table: nil, units: [])
+        try host.setRunningCommandLine("\(bootImage) root=/dev/sda2 ro quiet splash")
+        try host.write("etc/default/grub", """
+            GRUB_DEFAULT=0
+            GRUB_TIMEOUT_STYLE=hidden
+            GRUB_CMDLINE_LINUX_DEFAULT='quiet splash'
+            GRUB_CMDLINE_LINUX=""
+            """)
+        try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        try host.loadModules(["nouveau"])
         return host
     }
 

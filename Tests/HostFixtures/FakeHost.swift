@@ -263,6 +263,28 @@ public final class FakeHost {
         try fm.createSymbolicLink(atPath: root.appendingPathComponent(path).path, withDestinationPath: "../../../bus/pci/drivers/gone")
     }
 
+    // MARK: the rest of the host: CPU, firmware, kernel, boot loader
+
+    /// /proc/cpuinfo with one CPU of this vendor ("GenuineIntel", "AuthenticAMD") and flags.
+    public func setCPU(vendor: String, flags: [String]) throws {
+        try write("proc/cpuinfo", "processor\t: 0\nvendor_id\t: \(vendor)\nflags\t\t: \((["fpu", "sse2"] + flags).joined(separator: " "))\n")
+    }
+
+    /// The command line the running kernel was booted with.
+    public func setRunningCommandLine(_ text: String) throws { try write("proc/cmdline", text) }
+
+    /// ACPI tables (DMAR for Intel VT-d, IVRS for AMD-Vi) and IOMMU units in /sys/class/iommu.
+    public func addIOMMUFirmware(table: String?, units: [String]) throws {
+        try mkdir("sys/firmware/acpi/tables")
+        if let table { try write("sys/firmware/acpi/tables/\(table)", "") }
+        for unit in units { try mkdir("sys/class/iommu/\(unit)") }
+    }
+
+    /// Modules the running kernel has loaded (/sys/module/NAME).
+    public func loadModules(_ names: [String]) throws {
+        for name in names { try mkdir("sys/module/\(name)") }
+    }
+
     // MARK: kernel modules
 
     /// Compiles one tiny object per module whose `.modinfo` holds its aliases, then runs

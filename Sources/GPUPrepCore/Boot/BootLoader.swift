@@ -1,0 +1,122 @@
+import Foundation
+import GPUPrepSystem
+
+/// The boot loader that configures this host's kernel command line, and what it has configured.
+public struct BootLoader: Sendable {
+    public enum Kind: String, Sendable, Encodable {
+        case grub
+        /// GRUB with Boot Loader Specification entries, managed by grubby (Fedora, RHEL).
+        case grubBLS = "grub-bls"
+        /// /etc/kernel/cmdline, read by kernel-install for systemd-boot.
+        case kernelCmdline = "kernel-cmdline"
+        /// /etc/kernel/cmdline on Proxmox VE, applied by proxmox-boot-tool.
+        case proxmox
+        /// Pop!_OS's kernelstub.
+        case kernelstub
+    }
+
+    public var kind: Kind
+    /// The file that holds the configured command line (the one --fix edits, where it edits).
+    public var file: HostPath
+    public var configured: KernelCommandLine
+    /// The command that turns the configuration into what the firmware boots.
+    public var regenerate: String?
+    /// For GRUB: the assignment that --fix extends (nil: a new line is added).
+    var grubAssignment: (file: HostPath, assignment: ShellAssignment)?
+
+    /// The exact remedy for missing arguments: an edit and the regenerate command, or a command.
+    public func remedy(adding arguments: [String]) -> String {
+        let joined = arguments.joined(separator: " ")
+        switch kind {
+        case .grub:
+            let name = grubAssignment?.assignment.name ?? "GRUB_CMDLINE_LINUX_DEFAULT"
+            return "add \(joined) to \(name) in \(grubAssignment?.file ?? file), then run '\(regenerate ?? "update-grub")' (or 'gpuprep check --fix')"
+        case .grubBLS:
+            return "grubby --update-kernel=ALL --args=\"\(joined)\" (and add them to GRUB_CMDLINE_LINUX in /etc/default/grub for future kernels: 'gpuprep check --fix')"
+        case .kernelCmdline, .proxmox:
+            return "add \(joined) to \(file), then run '\(regenerate ?? "")' (or 'gpuprep check --fix')"
+        case .kernelstub:
+            return "kernelstub " + arguments.map { "-a \($0)" }.joined(separator: " ")
+        }
+    }
+
+    /// Finds the boot loader configuration under the root, or nil when none is recognised.
+    public static func detect(_ host: HostContext) -> BootLoader? {
+        let files = AtomicFile(root: host.root)
+        let sysfs = host.sysfs
+        if let json = files.read(.kernelstubConfig) {
+            let options = Self.kernelstubOptions(json)
+            return BootLoader(kind: .kernelstub, file: .kernelstubConfig, configured: KernelCommandLine(options.joined(separator: " ")),
+                              regenerate: nil)
+        }
+        if let text = files.read(.kernelCmdline) {
+            // kernel-install reads the whole file as one command line; newlines separate nothing else.
+            let proxmox = sysfs.exists(.proxmoxBootTool) || sysfs.exists(.proxmoxConfig)
+            return BootLoader(kind: proxmox ? .proxmox : .kernelCmdline, file: .kernelCmdline, configured: KernelCommandLine(text),
+                              regenerate: proxmox ? "proxmox-boot-tool refresh" : "kernel-install add \"$(uname -r)\" \(HostPath.libModules)/\"$(uname -r)\"/vmlinuz")
+        }
+        guard files.read(.defaultGrub) != nil else { return nil }
+        let (assignments, last) = grubAssignments(host)
+        func final(_ name: String) -> String { assignments.last { $0.assignment.name == name }?.assignment.value ?? "" }
+        if final("GRUB_ENABLE_BLSCFG") == "true", let entry = blsEntry(host) {
+            return BootLoader(kind: .grubBLS, file: entry.path, configured: KernelCommandLine(entry.options),
+                              regenerate: nil, grubAssignment: last)
+        }
+        let regenerate = sysfs.exists(.updateGrub) ? "update-grub"
+            : sysfs.exists(.bootGrub2) ? "grub2-mkconfig -o /boot/grub2/grub.cfg" : "grub-mkconfig -o /boot/grub/grub.cfg"
+        return BootLoader(kind: .grub, file: .defaultGrub,
+                          configured: KernelCommandLine(final("GRUB_CMDLINE_LINUX") + " " + final("GRUB_CMDLINE_LINUX_DEFAULT")),
+                          regenerate: regenerate, grubAssignment: last)
+    }
+
+    /// Every assignment of /etc/default/grub and then /etc/default/grub.d/*.cfg (as grub-mkconfig
+    /// sources them), and the last assignment of the command line variable to extend:
+    /// GRUB_CMDLINE_LINUX_DEFAULT when set anywhere, else GRUB_CMDLINE_LINUX.
+    static func grubAssignments(_ host: HostContext) -> ([(file: HostPath, assignment: ShellAssignment)], (file: HostPath, assignment: ShellAssignment)?) {
+        let files = AtomicFile(root: host.root)
+        var paths = [HostPath.defaultGrub]
+        for name in host.sysfs.list(.defaultGrubD) ?? [] where name.hasSuffix(".cfg") {
+            paths.append(HostPath.defaultGrubD.child(name))
+        }
+        var environment: [String: String] = [:]
+        var all: [(file: HostPath, assignment: ShellAssignment)] = []
+        for path in paths {
+            guard let text = files.read(path) else { continue }
+            for assignment in ShellAssignments.parse(text, environment: environment) {
+                environment[assignment.name] = assignment.value
+                all.append((path, assignment))
+            }
+        }
+        let target = all.last { $0.assignment.name == "GRUB_CMDLINE_LINUX_DEFAULT" }
+            ?? all.last { $0.assignment.name == "GRUB_CMDLINE_LINUX" }
+        return (all, target)
+    }
+
+    /// The BLS entry of the running kernel (its `linux` line names the release), else the last one.
+    static func blsEntry(_ host: HostContext) -> (path: HostPath, options: String)? {
+        let files = AtomicFile(root: host.root)
+        let release = host.kernelRelease ?? ""
+        var chosen: (HostPath, String)?
+        for name in (host.sysfs.list(.blsEntries) ?? []) where name.hasSuffix(".conf") {
+            let path = HostPath.blsEntries.child(name)
+            guard let text = files.read(path) else { continue }
+            var options = ""
+            var linux = ""
+            for line in text.split(separator: "\n") {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix("options ") { options = String(trimmed.dropFirst("options ".count)) }
+                if trimmed.hasPrefix("linux ") { linux = String(trimmed.dropFirst("linux ".count)) }
+            }
+            if !release.isEmpty && linux.contains(release) { return (path, options) }
+            chosen = (path, options)
+        }
+        return chosen
+    }
+
+    /// kernelstub's configuration is JSON: {"user": {"kernel_options": [...]}}.
+    static func kernelstubOptions(_ json: String) -> [String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let user = object["user"] as? [String: Any], let options = user["kernel_options"] as? [String] else { return [] }
+        return options
+    }
+}

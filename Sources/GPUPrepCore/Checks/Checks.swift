@@ -1,0 +1,112 @@
+import GPUPrepSystem
+
+/// Every check of `gpuprep check`, in the order they are shown.
+public enum Checks {
+    public static func run(_ snapshot: HostSnapshot) -> [Finding] {
+        var findings = [cpu(snapshot), firmware(snapshot), enabled(snapshot), cmdline(snapshot), passthrough(snapshot),
+                        acsOverride(snapshot), interruptRemapping(snapshot), bootLoader(snapshot)]
+        findings += ModuleChecks.run(snapshot)
+        findings += GPUChecks.run(snapshot)
+        return findings
+    }
+
+    static func cpu(_ s: HostSnapshot) -> Finding {
+        guard let flags = s.cpuFlags else { return Finding("cpu.virtualization", .skip, "no /proc/cpuinfo to read") }
+        let vendor = s.cpuVendor?.rawValue ?? "unknown"
+        if flags.contains("vmx") { return Finding("cpu.virtualization", .pass, "Intel VT-x (vmx) is available (CPU vendor \(vendor))") }
+        if flags.contains("svm") { return Finding("cpu.virtualization", .pass, "AMD-V (svm) is available (CPU vendor \(vendor))") }
+        return Finding("cpu.virtualization", .fail, "the CPU (vendor \(vendor)) shows neither vmx nor svm: hardware virtualization is off or absent",
+                       remedy: "enable Intel VT-x or AMD SVM Mode in the firmware setup (in a VM: enable nested virtualization)")
+    }
+
+    static func firmware(_ s: HostSnapshot) -> Finding {
+        let sysfs = s.host.sysfs
+        guard sysfs.exists(.acpiTables) else { return Finding("iommu.firmware", .skip, "no ACPI tables to read (not an ACPI host)") }
+        if sysfs.exists(HostPath.acpiTables.child("DMAR")) { return Finding("iommu.firmware", .pass, "the firmware describes an Intel VT-d IOMMU (ACPI DMAR table)") }
+        if sysfs.exists(HostPath.acpiTables.child("IVRS")) { return Finding("iommu.firmware", .pass, "the firmware describes an AMD-Vi IOMMU (ACPI IVRS table)") }
+        return Finding("iommu.firmware", .fail, "the firmware describes no IOMMU (no ACPI DMAR or IVRS table)",
+                       remedy: "enable VT-d (Intel) or IOMMU / AMD-Vi (AMD) in the firmware setup, then reboot")
+    }
+
+    static func enabled(_ s: HostSnapshot) -> Finding {
+        let units = s.host.sysfs.list(.sysClassIOMMU) ?? []
+        if s.iommuActive {
+            return Finding("iommu.enabled", .pass, "the IOMMU is on: \(units.count) unit\(units.count == 1 ? "" : "s"), \(s.topology.groups.count) groups")
+        }
+        let remedy = s.cpuVendor == .intel ? "boot with intel_iommu=on (see iommu.bootloader)" : "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
+        return Finding("iommu.enabled", .fail, "the kernel runs without an IOMMU: no IOMMU groups", remedy: remedy)
+    }
+
+    static func cmdline(_ s: HostSnapshot) -> Finding {
+        guard let running = s.running else { return Finding("iommu.cmdline", .skip, "no /proc/cmdline to read") }
+        if running.value("iommu") == "off" || running.has("amd_iommu=off") || running.has("intel_iommu=off") {
+            return Finding("iommu.cmdline", .fail, "the running kernel was booted with the IOMMU switched off",
+                           remedy: "remove iommu=off / amd_iommu=off / intel_iommu=off from the boot loader's command line and reboot")
+        }
+        if s.cpuVendor == .intel && !s.iommuActive && !running.has("intel_iommu=on") {
+            return Finding("iommu.cmdline", .fail, "the running kernel was booted without intel_iommu=on, which this kernel needs to turn VT-d on",
+                           remedy: s.bootLoader?.remedy(adding: ["intel_iommu=on", "iommu=pt"]) ?? "add intel_iommu=on iommu=pt to the kernel command line and reboot")
+        }
+        return Finding("iommu.cmdline", .pass, running.has("intel_iommu=on") ? "the running kernel has intel_iommu=on" : "nothing on the running kernel's command line turns the IOMMU off")
+    }
+
+    static func passthrough(_ s: HostSnapshot) -> Finding {
+        guard let running = s.running else { return Finding("iommu.passthrough", .skip, "no /proc/cmdline to read") }
+        if running.has("iommu=pt") { return Finding("iommu.passthrough", .pass, "iommu=pt: host devices skip IOMMU translation") }
+        let remedy: String
+        if let loader = s.bootLoader, loader.configured.has("iommu=pt") {
+            remedy = "reboot: \(loader.file) already configures iommu=pt"
+        } else {
+            remedy = s.bootLoader?.remedy(adding: ["iommu=pt"]) ?? "add iommu=pt to the kernel command line and reboot"
+        }
+        return Finding("iommu.passthrough", .warn, "iommu=pt is not set: every host device's DMA goes through the IOMMU, which costs some performance",
+                       remedy: remedy)
+    }
+
+    static func acsOverride(_ s: HostSnapshot) -> Finding {
+        guard let running = s.running else { return Finding("iommu.acs_override", .skip, "no /proc/cmdline to read") }
+        if running.value("pcie_acs_override") != nil {
+            return Finding("iommu.acs_override", .warn, "pcie_acs_override is set: IOMMU groups are split by pretending isolation that the hardware does not enforce, so a guest may reach other devices' memory",
+                           remedy: "remove pcie_acs_override from the kernel command line unless every guest is trusted; 'gpuprep conflicts' explains which bridges lack ACS")
+        }
+        return Finding("iommu.acs_override", .pass, "no pcie_acs_override: groups are as the hardware isolates them")
+    }
+
+    static func interruptRemapping(_ s: HostSnapshot) -> Finding {
+        guard let running = s.running else { return Finding("iommu.interrupt_remapping", .skip, "no /proc/cmdline to read") }
+        if running.has("intremap=off") || running.value("nointremap") != nil {
+            return Finding("iommu.interrupt_remapping", .warn, "interrupt remapping is disabled on the command line: vfio refuses devices unless unsafe interrupts are allowed",
+                           remedy: "remove intremap=off / nointremap from the kernel command line")
+        }
+        if running.has("vfio_iommu_type1.allow_unsafe_interrupts=1") {
+            return Finding("iommu.interrupt_remapping", .warn, "vfio_iommu_type1.allow_unsafe_interrupts=1: a guest can inject interrupts into the host",
+                           remedy: "remove vfio_iommu_type1.allow_unsafe_interrupts=1 where the hardware supports interrupt remapping")
+        }
+        return Finding("iommu.interrupt_remapping", .pass, "interrupt remapping is not disabled")
+    }
+
+    /// The boot loader's configured command line against the running one.
+    static func bootLoader(_ s: HostSnapshot) -> Finding {
+        guard let loader = s.bootLoader else {
+            return Finding("iommu.bootloader", .skip, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub)")
+        }
+        let wanted = s.requiredArguments + s.advisedArguments
+        let missingRequired = s.requiredArguments.filter { !loader.configured.has($0) }
+        let missingAdvised = s.advisedArguments.filter { !loader.configured.has($0) }
+        let pending = wanted.filter { loader.configured.has($0) && s.running?.has($0) != true }
+        let name = "\(loader.kind.rawValue) (\(loader.file))"
+        if !missingRequired.isEmpty {
+            return Finding("iommu.bootloader", .fail, "\(name) does not configure \(missingRequired.joined(separator: " ")): the IOMMU will be off after the next boot",
+                           remedy: loader.remedy(adding: missingRequired + missingAdvised))
+        }
+        if !pending.isEmpty {
+            return Finding("iommu.bootloader", .warn, "reboot pending: \(name) configures \(pending.joined(separator: " ")), but the running kernel was booted without \(pending.count == 1 ? "it" : "them")",
+                           remedy: "reboot (or, if the change was not applied yet, run '\(loader.regenerate ?? "the boot loader's update command")' first)")
+        }
+        if !missingAdvised.isEmpty {
+            return Finding("iommu.bootloader", .warn, "\(name) does not configure \(missingAdvised.joined(separator: " ")) (advised)",
+                           remedy: loader.remedy(adding: missingAdvised))
+        }
+        return Finding("iommu.bootloader", .pass, "\(name) configures \(wanted.joined(separator: " ")), and the running kernel was booted with \(wanted.count == 1 ? "it" : "them")")
+    }
+}

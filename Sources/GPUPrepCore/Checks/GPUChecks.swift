@@ -1,0 +1,56 @@
+import GPUPrepSystem
+
+/// Per-GPU findings: boot VGA, reset, its IOMMU group; and vGPU display readiness.
+enum GPUChecks {
+    static func run(_ s: HostSnapshot) -> [Finding] {
+        var findings: [Finding] = []
+        for gpu in s.gpus {
+            let name = gpu.deviceName ?? "the GPU"
+            if gpu.bootVGA {
+                findings.append(Finding("gpu.boot_vga", .warn, "\(name) is the boot VGA device: the console runs on it, and passing it through takes the console away",
+                                        remedy: "pass another GPU through, or keep a serial/SSH console and bind it with --force", device: gpu.address))
+            }
+            let methods = s.host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu.address.description, "reset_method"))
+            switch methods {
+            case nil:
+                findings.append(Finding("gpu.reset", .skip, "\(name): the kernel does not report reset methods (reset_method appeared in 5.15)", device: gpu.address))
+            case let methods? where methods.isEmpty:
+                findings.append(Finding("gpu.reset", .warn, "\(name) has no reset method: a VM that stops may leave it unusable until the host reboots",
+                                        remedy: "prefer a slot whose bridge supports secondary bus reset, or a GPU with FLR", device: gpu.address))
+            case let methods?:
+                findings.append(Finding("gpu.reset", .pass, "\(name) can be reset (\(methods.split(separator: " ").joined(separator: ", ")))", device: gpu.address))
+            }
+            findings.append(group(s, gpu))
+        }
+        findings.append(display(s))
+        return findings
+    }
+
+    /// Viable once the card is on vfio-pci: only devices of other slots count against it here.
+    static func group(_ s: HostSnapshot, _ gpu: PCIFunction) -> Finding {
+        let name = gpu.deviceName ?? "the GPU"
+        guard let group = s.topology.group(gpu.iommuGroup) else {
+            return Finding("gpu.iommu_group", .skip, "\(name) has no IOMMU group (see iommu.enabled)", device: gpu.address)
+        }
+        let others = group.blockers.filter { $0.address.slot != gpu.address.slot }
+        if others.isEmpty {
+            return Finding("gpu.iommu_group", .pass, "\(name) is alone in IOMMU group \(group.id) with its own functions", device: gpu.address)
+        }
+        return Finding("gpu.iommu_group", .fail, "\(name) shares IOMMU group \(group.id) with \(others.map { "\($0.address) (\($0.driver ?? "?"))" }.joined(separator: ", ")), which stay on host drivers",
+                       remedy: "gpuprep conflicts \(gpu.address) explains the group and what to do", device: gpu.address)
+    }
+
+    /// A vGPU with display=on needs OpenGL in the VMM: a render node and EGL.
+    static func display(_ s: HostSnapshot) -> Finding {
+        guard s.topology.functions.contains(where: { $0.vgpuInterface != nil }) else {
+            return Finding("vgpu.display", .skip, "no vGPU interface on this host")
+        }
+        let sysfs = s.host.sysfs
+        let render = (sysfs.list(.devDRIDir) ?? []).contains { $0.hasPrefix("renderD") }
+        let egl = HostPath.libraryDirs.contains { sysfs.exists($0.child("libEGL.so.1")) }
+        if render && egl { return Finding("vgpu.display", .pass, "a render node and EGL are present for vGPU display=on") }
+        let missing = [render ? nil : "a render node (/dev/dri/renderD*)", egl ? nil : "EGL (libEGL.so.1)"].compactMap { $0 }
+        return Finding("vgpu.display", .warn, "missing \(missing.joined(separator: " and ")): vGPUs work, but display=on (OpenGL in QEMU) will not",
+                       remedy: "install libegl1 (Debian/Ubuntu) or mesa-libEGL (RHEL), and a DRM driver for a render node; or run vGPUs with display=off")
+    }
+}

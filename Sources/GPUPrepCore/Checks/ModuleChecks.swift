@@ -1,0 +1,65 @@
+import GPUPrepSystem
+
+/// Kernel modules, through libkmod against the host's module directory and modprobe configuration.
+enum ModuleChecks {
+    static func run(_ s: HostSnapshot) -> [Finding] {
+        guard let kmod = s.host.kmod() else {
+            let where_ = HostPath.libModules.string + (s.host.kernelRelease.map { "/" + $0 } ?? "")
+            return [Finding("modules.vfio", .skip, "no module directory \(where_) to read"),
+                    Finding("modules.nouveau", .skip, "no module directory \(where_) to read")]
+        }
+        return [vfio(s, kmod), nouveau(s, kmod), vgpuHostDriver(s)]
+    }
+
+    static func loaded(_ s: HostSnapshot, _ name: String) -> Bool {
+        s.host.sysfs.exists(HostPath.sysModule.child(name.replacingOccurrences(of: "-", with: "_")))
+    }
+
+    static func vfio(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {
+        let names = ["vfio", "vfio_iommu_type1", "vfio_pci"]
+        let missing = names.filter { kmod.availability($0) == .missing && !loaded(s, $0) }
+        if !missing.isEmpty {
+            return Finding("modules.vfio", .fail, "the kernel has no \(missing.joined(separator: ", ")) module",
+                           remedy: "install the kernel's VFIO modules (they ship with distribution kernels; a custom kernel needs CONFIG_VFIO_PCI)")
+        }
+        let notLoaded = names.filter { !loaded(s, $0) && kmod.availability($0) != .builtin }
+        if !notLoaded.isEmpty {
+            return Finding("modules.vfio", .warn, "\(notLoaded.joined(separator: ", ")) available but not loaded",
+                           remedy: "modprobe vfio-pci (gpuprep bind loads it when needed; 'gpuprep bind --persist' loads it at boot)")
+        }
+        return Finding("modules.vfio", .pass, "vfio, vfio_iommu_type1 and vfio_pci are loaded")
+    }
+
+    static func nouveau(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {
+        let blacklisted = kmod.blacklist().contains("nouveau")
+        let bound = s.gpus.filter { $0.driver == "nouveau" }
+        let blacklistRemedy = "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' > /etc/modprobe.d/blacklist-nouveau.conf, rebuild the initramfs (update-initramfs -u or dracut -f) and reboot"
+        if let gpu = bound.first(where: { !$0.bootVGA }) {
+            return Finding("modules.nouveau", .fail, "nouveau drives \(gpu.address): it holds the GPU that vfio-pci or the NVIDIA vGPU host driver needs",
+                           remedy: "gpuprep bind \(gpu.address) (for this GPU), or " + blacklistRemedy)
+        }
+        if let gpu = bound.first {
+            return Finding("modules.nouveau", .warn, "nouveau drives the boot VGA GPU \(gpu.address) (the host's console): fine for the host, but it will also claim any other NVIDIA GPU at boot",
+                           remedy: "gpuprep bind --persist the GPUs meant for VMs, so vfio-pci claims them first")
+        }
+        if loaded(s, "nouveau") {
+            return Finding("modules.nouveau", .warn, "nouveau is loaded", remedy: "modprobe -r nouveau, and " + blacklistRemedy)
+        }
+        if kmod.availability("nouveau") == .missing {
+            return Finding("modules.nouveau", .pass, "nouveau is not installed")
+        }
+        if !blacklisted {
+            return Finding("modules.nouveau", .warn, "nouveau is not blacklisted: it will claim NVIDIA GPUs at boot", remedy: blacklistRemedy)
+        }
+        return Finding("modules.nouveau", .pass, "nouveau is blacklisted and not loaded")
+    }
+
+    static func vgpuHostDriver(_ s: HostSnapshot) -> Finding {
+        let parents = s.topology.functions.filter { $0.vgpuInterface != nil }
+        if let first = parents.first {
+            let kinds = Set(parents.compactMap { $0.vgpuInterface?.rawValue }).sorted().joined(separator: ", ")
+            return Finding("modules.vgpu", .pass, "the NVIDIA vGPU host driver offers vGPUs (\(kinds)) on \(parents.count) device\(parents.count == 1 ? "" : "s"), e.g. \(first.address)")
+        }
+        return Finding("modules.vgpu", .skip, "no vGPU interface on this host (fine for passthrough; for vGPU install NVIDIA's vGPU host driver and enable SR-IOV: NVIDIA's sriov-manage -e ALL)")
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import GPUPrepCore
+import GPUPrepSystem
+import HostFixtures
+import Testing
+
+@Suite struct KernelCommandLineTests {
+    @Test(arguments: [
+        ("intel_iommu=on iommu=pt", ["intel_iommu=on", "iommu=pt"]),
+        ("  quiet\tsplash\n", ["quiet", "splash"]),
+        ("a=\"b c\" d", ["a=b c", "d"]),                       // the kernel drops the quotes
+        ("\"quoted whole\" x", ["quoted whole", "x"]),
+        ("root=/dev/sda1\r\n", ["root=/dev/sda1"]),
+        ("", []),
+        ("\"unterminated x", ["unterminated x"]),
+    ])
+    func splitsAsTheKernelDoes(text: String, expected: [String]) {
+        #expect(KernelCommandLine(text).parameters == expected)
+    }
+
+    @Test func lookups() {
+        let line = KernelCommandLine("intel-iommu=off intel_iommu=on,igfx_off iommu=pt pcie_acs_override=downstream nosmt")
+        #expect(line.has("intel_iommu=on"))                    // the last value wins; - and _ alike; comma lists
+        #expect(!line.has("intel_iommu=off"))
+        #expect(line.has("iommu=pt") && !line.has("iommu=off"))
+        #expect(line.value("pcie-acs-override") == "downstream")
+        #expect(line.value("nosmt") == "" && line.value("absent") == nil)
+    }
+}
+
+@Suite struct ShellAssignmentTests {
+    func value(_ text: String, _ name: String, _ env: [String: String] = [:]) -> String? {
+        ShellAssignments.parse(text, environment: env).last { $0.name == name }?.value
+    }
+
+    @Test(arguments: [
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"", "quiet splash"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT='quiet $HOME'", "quiet $HOME"),                 // single quotes are literal
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"a \\\"b\\\" \\$c\"", "a \"b\" $c"),           // escapes in double quotes
+        ("GRUB_CMDLINE_LINUX_DEFAULT=quiet\\ splash", "quiet splash"),                // backslash outside quotes
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"a\"'b'c", "abc"),                             // concatenated segments
+        ("export GRUB_CMDLINE_LINUX_DEFAULT=\"x\"", "x"),
+        ("  GRUB_CMDLINE_LINUX_DEFAULT=\"x\" # trailing comment", "x"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"x\"\r", "x"),                                  // CRLF files
+        ("GRUB_CMDLINE_LINUX_DEFAULT=", ""),
+    ])
+    func values(text: String, expected: String) {
+        #expect(value(text, "GRUB_CMDLINE_LINUX_DEFAULT") == expected)
+    }
+
+    @Test func expansionFromEarlierFilesAndLines() {
+        let text = "A=one\nB=\"$A two\"\nC=\"${B} three $UNSET\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT iommu=pt\"\n"
+        #expect(value(text, "C") == "one two three ")
+        #expect(value(text, "GRUB_CMDLINE_LINUX_DEFAULT", ["GRUB_CMDLINE_LINUX_DEFAULT": "quiet"]) == "quiet iommu=pt")
+    }
+
+    @Test(arguments: ["GRUB_CMDLINE_LINUX_DEFAULT=\"never closed", "# GRUB_CMDLINE_LINUX_DEFAULT=\"x\"",
+                      "GRUB_CMDLINE_LINUX_DEFAULT =\"x\"", "1BAD=\"x\"", "echo GRUB_CMDLINE_LINUX_DEFAULT=x"])
+    func notAssignments(text: String) {
+        #expect(value(text, "GRUB_CMDLINE_LINUX_DEFAULT") == nil)
+    }
+
+    @Test func duplicatesTheLastWins() {
+        #expect(value("GRUB_CMDLINE_LINUX_DEFAULT=a\nGRUB_CMDLINE_LINUX_DEFAULT=b\n", "GRUB_CMDLINE_LINUX_DEFAULT") == "b")
+    }
+}
+
+@Suite struct BootLoaderTests {
+    @Test(arguments: [("desktop-b550", "grub", "update-grub"), ("dgx-a100", "grub", "update-grub"),
+                      ("vgpu-l40s-sriov", "grub-bls", nil), ("vgpu-mdev", "proxmox", "proxmox-boot-tool refresh"),
+                      ("p6t6-no-iommu", "grub", "update-grub")] as [(String, String, String?)])
+    func detectsTheFixtures(host: String, kind: String, regenerate: String?) throws {
+        let loader = try #require(BootLoader.detect(try context(host)))
+        #expect(loader.kind.rawValue == kind && loader.regenerate == regenerate)
+    }
+
+    @Test func grubReadsTheDropInsInOrder() throws {
+        let loader = try #require(BootLoader.detect(try context("dgx-a100")))
+        #expect(loader.configured.has("intel_iommu=on") && loader.configured.has("iommu=pt"))
+    }
+
+    @Test func theOthers() throws {
+        let stub = try Fixtures.scratch("kernelstub")
+        try stub.write("etc/kernelstub/configuration", #"{"default": {"kernel_options": ["quiet"]}, "user": {"kernel_options": ["quiet", "splash", "intel_iommu=on"]}}"#)
+        let kernelstub = try #require(BootLoader.detect(try HostContext(root: stub.path)))
+        #expect(kernelstub.kind == .kernelstub && kernelstub.configured.has("intel_iommu=on"))
+        #expect(kernelstub.remedy(adding: ["iommu=pt"]) == "kernelstub -a iommu=pt")
+
+        let boot = try Fixtures.scratch("sdboot")
+        try boot.write("etc/kernel/cmdline", "root=UUID=1 rw\r\n")
+        let sdboot = try #require(BootLoader.detect(try HostContext(root: boot.path)))
+        #expect(sdboot.kind == .kernelCmdline && sdboot.configured.parameters == ["root=UUID=1", "rw"])
+
+        let fedora = try Fixtures.scratch("grub2")
+        try fedora.write("etc/default/grub", "GRUB_CMDLINE_LINUX=\"rhgb quiet\"\n")
+        try fedora.mkdir("boot/grub2")
+        #expect(BootLoader.detect(try HostContext(root: fedora.path))?.regenerate == "grub2-mkconfig -o /boot/grub2/grub.cfg")
+
+        #expect(BootLoader.detect(try HostContext(root: try Fixtures.scratch("none").path)) == nil)
+    }
+}
+
+@Suite struct CheckTests {
+    func findings(_ host: String) throws -> [String: Finding] {
+        let report = try CheckReport.make(host: try context(host))
+        return Dictionary(report.findings.filter { $0.device == nil }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test func requiredIdsAreAlwaysThere() throws {
+        for host in Catalog.names {
+            let ids = Set(try CheckReport.make(host: try context(host)).findings.map(\.id))
+            for id in ["cpu.virtualization", "iommu.firmware", "iommu.enabled", "iommu.cmdline", "iommu.bootloader", "modules.vfio", "modules.nouveau"] {
+                #expect(ids.contains(id), "\(host) lacks \(id)")
+            }
+        }
+    }
+
+    @Test func rebootPending() throws {
+        let f = try findings("desktop-b550")
+        #expect(f["iommu.bootloader"]?.status == .warn && f["iommu.bootloader"]?.summary.hasPrefix("reboot pending") == true)
+        #expect(f["iommu.passthrough"]?.remedy?.hasPrefix("reboot") == true)
+        #expect(f["cpu.virtualization"]?.status == .pass && f["iommu.enabled"]?.status == .pass)
+    }
+
+    @Test func aReadyHostPassesEverything() throws {
+        let report = try CheckReport.make(host: try context("dgx-a100"))
+        #expect(report.count(.fail) == 0 && report.count(.warn) == 0)
+        #expect(report.findings.filter { $0.status == .pass }.allSatisfy { $0.remedy == nil })
+    }
+
+    @Test func aHostWithoutIOMMUFailsWithRemedies() throws {
+        let f = try findings("p6t6-no-iommu")
+        #expect(f["iommu.firmware"]?.status == .fail && f["iommu.enabled"]?.status == .fail)
+        #expect(f["iommu.cmdline"]?.status == .fail && f["iommu.bootloader"]?.status == .fail)
+        #expect(f["iommu.bootloader"]?.remedy == "add intel_iommu=on iommu=pt to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub, then run 'update-grub' (or 'gpuprep check --fix')")
+        #expect(f.values.filter { $0.status == .fail }.allSatisfy { $0.remedy != nil })
+    }
+
+    @Test func proxmoxAndBLS() throws {
+        let pve = try findings("vgpu-mdev")
+        #expect(pve["iommu.bootloader"]?.status == .warn && pve["iommu.bootloader"]?.remedy?.contains("proxmox-boot-tool refresh") == true)
+        #expect(pve["modules.nouveau"]?.status == .pass)          // blacklisted through modprobe.d, read by libkmod
+        #expect(pve["vgpu.display"]?.status == .pass)
+        let rhel = try findings("vgpu-l40s-sriov")
+        #expect(rhel["iommu.bootloader"]?.status == .pass && rhel["modules.nouveau"]?.status == .warn)
+        #expect(rhel["vgpu.display"]?.status == .warn)
+    }
+
+    @Test(arguments: ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "p6t6-no-iommu"])
+    func golden(host: String) throws {
+        let report = try CheckReport.make(host: try context(host))
+        try expectGolden(CheckText.render(report, style: TextStyle(color: false)).replacingOccurrences(of: Fixtures.host(host), with: "<root>"),
+                         "check/\(host).txt")
+        try expectGolden(JSONOutput.render(report), "check/\(host).json")
+    }
+
+    @Test func exitStatusFollowsTheContract() throws {
+        #expect(try Run.gpuprep(["check", "--root", Fixtures.host("p6t6-no-iommu")]).status == 1)
+        #expect(try Run.gpuprep(["check", "--root", Fixtures.host("dgx-a100")]).status == 0)
+        #expect(try Run.gpuprep(["check", "--root", Fixtures.host("desktop-b550")]).status == 1)   // its GT 710 shares a group
+    }
+}
