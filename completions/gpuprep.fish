@@ -23,7 +23,7 @@ function __gpuprep_parse_tokens -S
         __gpuprep_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'check'
-            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'version' 'h/help'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'fix' 'dry-run' 'version' 'h/help'
         case 'list'
             __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'all' 'version' 'h/help'
         case 'iommu'
@@ -102,6 +102,8 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" fix' -l 'fix' -d 'Add the missing IOMMU arguments to the boot loader\'s configuration.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" dry-run' -l 'dry-run' -d 'With --fix: show the edit as a unified diff and change nothing.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'

@@ -89,6 +89,9 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let modprobeConfigDirs = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d"]
         .map { HostPath(unchecked: $0) }
 
+    /// Where gpuprep keeps a copy of a file before editing it: beside it, `<name>.gpuprep-bak`.
+    public static func backup(of path: HostPath) -> HostPath { HostPath(unchecked: path.string + ".gpuprep-bak") }
+
     /// This path with one more component, which must be a plain name.
     public func appending(_ component: String) throws(SystemError) -> HostPath {
         guard HostPath.isPlainName(component) else { throw .unsafePathComponent(component) }

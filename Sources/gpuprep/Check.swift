@@ -1,5 +1,6 @@
 import ArgumentParser
 import GPUPrepCore
+import GPUPrepSystem
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,16 +11,54 @@ struct Check: ParsableCommand {
         command line), the boot loader's configured command line against the running one \
         (configured but not booted is "reboot pending"), VFIO and nouveau modules (libkmod), \
         and each GPU (boot VGA, reset, IOMMU group). Exits 1 when any check fails.
+
+        --fix adds the missing IOMMU arguments to the boot loader's configuration (GRUB's \
+        /etc/default/grub or its grub.d drop-in, /etc/kernel/cmdline) by appending to the \
+        command line already there: a backup beside the file (.gpuprep-bak), an atomic write \
+        keeping mode and owner, nothing to do the second time; then it prints the command \
+        that regenerates the boot configuration. BLS entries get the grubby command; \
+        kernelstub gets its own command. An unrecognised boot loader is never touched.
         """
     )
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Add the missing IOMMU arguments to the boot loader's configuration.")
+    var fix = false
+
+    @Flag(help: "With --fix: show the edit as a unified diff and change nothing.")
+    var dryRun = false
+
+    func validate() throws {
+        if dryRun && !fix { throw ValidationError("--dry-run goes with --fix") }
+    }
+
     func run() throws {
+        if fix { return try runFix() }
         try global.run { () throws(GPUPrepError) in
             let report = try CheckReport.make(host: try global.openHost())
             let output = global.json ? JSONOutput.render(report) : CheckText.render(report, style: global.textStyle)
             return (output, report.failed ? ExitStatus.findings : ExitStatus.success)
+        }
+    }
+
+    func runFix() throws {
+        try global.runReporting { () throws(GPUPrepError) in
+            let host = try global.openHost()
+            if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
+                throw GPUPrepError(.permission, "editing the boot loader's configuration needs root: run it with sudo (or add --dry-run to see the edit)")
+            }
+            var lock: HostLock?
+            if !dryRun {
+                do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
+            }
+            defer { withExtendedLifetime(lock) {} }
+            let fix = try BootLoaderFix.plan(host)
+            let outcome = dryRun || fix.plan.isEmpty ? nil : Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(fix.plan)
+            let report = ChangeReport(command: "fix", dryRun: dryRun, plan: fix.plan, outcome: outcome,
+                                      diff: fix.diff.isEmpty ? nil : fix.diff, next: fix.next)
+            let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
+            return (output, ExitStatus.success, outcome?.failure)
         }
     }
 }

@@ -160,3 +160,101 @@ import Testing
         #expect(try Run.gpuprep(["check", "--root", Fixtures.host("desktop-b550")]).status == 1)   // its GT 710 shares a group
     }
 }
+
+@Suite struct BootLoaderFixTests {
+    func host(_ name: String) throws -> FakeHost {
+        try Catalog.build(name, at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-fix-\(name)-\(UUID().uuidString)"),
+                          data: Fixtures.data)
+    }
+    func read(_ host: FakeHost, _ path: String) -> String? {
+        try? String(contentsOf: host.root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func grubSingleQuotedValueBackupAndIdempotence() throws {
+        let h = try host("p6t6-no-iommu")
+        let original = try #require(read(h, "etc/default/grub"))
+        let dry = try Run.gpuprep(["check", "--fix", "--dry-run", "--root", h.path])
+        #expect(dry.status == 0)
+        #expect(dry.stdout.contains("-GRUB_CMDLINE_LINUX_DEFAULT='quiet splash'\n+GRUB_CMDLINE_LINUX_DEFAULT='quiet splash intel_iommu=on iommu=pt'\n"))
+        #expect(read(h, "etc/default/grub") == original && read(h, "etc/default/grub.gpuprep-bak") == nil)
+
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.status == 0 && run.stdout.contains("Now run 'update-grub' and reboot."))
+        #expect(read(h, "etc/default/grub") == original.replacingOccurrences(of: "'quiet splash'", with: "'quiet splash intel_iommu=on iommu=pt'"))
+        #expect(read(h, "etc/default/grub.gpuprep-bak") == original)
+        let again = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(again.status == 0 && again.stdout.contains("Nothing to fix"))
+        // What check now says: configured, not booted.
+        let report = try CheckReport.make(host: try HostContext(root: h.path))
+        #expect(report.findings.first { $0.id == "iommu.bootloader" }?.summary.hasPrefix("reboot pending") == true)
+    }
+
+    @Test func grubDropInWithSelfReferenceIsEditedWhereItIs() throws {
+        let h = try Fixtures.scratch("fix-dropin")
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try h.setRunningCommandLine("ro quiet")
+        try h.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\r\nGRUB_CMDLINE_LINUX=\"\"\r\n")
+        try h.write("etc/default/grub.d/90-local.cfg", "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash\"\n")
+        let fix = try BootLoaderFix.plan(try HostContext(root: h.path))
+        #expect(fix.plan.fileChanges.map(\.path?.string) == ["/etc/default/grub.d/90-local.cfg.gpuprep-bak", "/etc/default/grub.d/90-local.cfg"])
+        #expect(fix.plan.fileChanges.last?.value == "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash intel_iommu=on iommu=pt\"\n")
+    }
+
+    @Test(arguments: [
+        ("GRUB_CMDLINE_LINUX_DEFAULT=quiet\n", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\"\n"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"\"\n", "GRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\" # note\n", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet iommu=pt\" # note\n"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"a \\\"b\\\"\"\n", "GRUB_CMDLINE_LINUX_DEFAULT=\"a \\\"b\\\" iommu=pt\"\n"),
+        ("GRUB_TIMEOUT=5", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n"),
+        ("", "GRUB_CMDLINE_LINUX_DEFAULT=\"iommu=pt\"\n"),
+    ])
+    func grubEdits(before: String, after: String) throws {
+        let h = try Fixtures.scratch("fix-edit")
+        try h.setCPU(vendor: "AuthenticAMD", flags: ["svm"])
+        try h.setRunningCommandLine("ro")
+        try h.mkdir("etc/default")
+        try h.writeData("etc/default/grub", Data(before.utf8))
+        let fix = try BootLoaderFix.plan(try HostContext(root: h.path))
+        #expect(fix.plan.fileChanges.last?.value == after)
+    }
+
+    @Test func kernelCmdlineAndModeKept() throws {
+        let h = try host("vgpu-mdev")
+        let path = h.root.appendingPathComponent("etc/kernel/cmdline").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.stdout.contains("proxmox-boot-tool refresh"))
+        #expect(read(h, "etc/kernel/cmdline") == "root=ZFS=rpool/ROOT/pve-1 boot=zfs iommu=pt\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+    }
+
+    @Test func unwritableFileLeavesItAsItWas() throws {
+        let h = try host("p6t6-no-iommu")
+        let original = read(h, "etc/default/grub")
+        let dir = h.root.appendingPathComponent("etc/default").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: dir)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
+        // As root the directory's mode does not stop writes; as nobody it does. The lock's folder
+        // stays writable, so what fails is the edit itself.
+        try h.mkdir("run")
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: h.root.appendingPathComponent("run").path)
+        let run = try Run("/usr/bin/env", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Run.gpuprep,
+                                           "check", "--fix", "--root", h.path])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("etc/default/grub") && run.stderr.contains("Permission denied"))
+        #expect(read(h, "etc/default/grub") == original)
+        #expect(read(h, "etc/default/grub.gpuprep-bak") == nil)
+    }
+
+    @Test func unrecognisedBootLoaderIsNeverTouched() throws {
+        let h = try Fixtures.scratch("fix-none")
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.status == 65 && run.stderr.contains("no boot loader configuration recognised"))
+    }
+
+    @Test func diffFormat() {
+        #expect(UnifiedDiff.make("a\nb\nc\n", "a\nB\nc\n", path: "/f") == "--- /f\n+++ /f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
+        #expect(UnifiedDiff.make("same\n", "same\n", path: "/f") == "")
+    }
+}

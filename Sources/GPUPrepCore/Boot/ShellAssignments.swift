@@ -11,8 +11,8 @@ public struct ShellAssignment: Sendable, Equatable {
     public var line: Int
     /// How the value ended: its last quoted segment's quote, to append inside it when editing.
     public var closingQuote: Character?
-    /// Where the value's raw text ends on the line (for editing in place).
-    public var valueEnd: String.Index
+    /// Where the value's raw text ends, as a UTF-8 offset into the parsed text (for editing in place).
+    public var valueEndOffset: Int
 }
 
 public enum ShellAssignments {
@@ -32,7 +32,7 @@ public enum ShellAssignments {
             guard let (value, quote, end) = word(line, from: line.index(after: equals), env: env) else { continue }
             env[name] = value
             result.append(ShellAssignment(name: name, value: value, line: index, closingQuote: quote,
-                                          valueEnd: end))
+                                          valueEndOffset: text.utf8.distance(from: text.startIndex, to: end)))
         }
         return result
     }

@@ -1,6 +1,7 @@
 /// The human view of bind and unbind: the plan as shell commands, or what happened.
 public enum ChangeText {
     public static func render(_ report: ChangeReport, style: TextStyle) -> String {
+        if report.command == "fix" { return renderFix(report, style: style) }
         var out = ""
         for warning in report.plan.warnings { out += style.paint("warning: ", .warn) + warning + "\n" }
         if report.plan.isEmpty {
@@ -35,6 +36,22 @@ public enum ChangeText {
         }
         let verb = report.command == "bind" ? "bound" : "returned to the host"
         out += "\(outcome.devices.count) device\(outcome.devices.count == 1 ? "" : "s") \(verb), each checked through its driver link.\n"
+        return out
+    }
+
+    /// `check --fix`: the diff, where the backup is, and what to run next.
+    static func renderFix(_ report: ChangeReport, style: TextStyle) -> String {
+        var out = ""
+        if report.plan.isEmpty {
+            if let next = report.next { return "The boot loader manages its own configuration; run:\n  \(next)\n" }
+            return "Nothing to fix: the boot loader already configures the IOMMU arguments.\n"
+        }
+        out += report.diff ?? ""
+        if report.dryRun { return out + (report.next.map { "\nThen run: \($0)\n" } ?? "") }
+        if let failure = report.outcome?.failure { return out + "\n" + style.paint("not changed: ", .bad) + failure.message + "\n" }
+        let backups = report.plan.fileChanges.compactMap(\.path).filter { $0.string.hasSuffix(".gpuprep-bak") }
+        out += "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
+        if let next = report.next { out += "Now run '\(next)' and reboot.\n" } else { out += "Reboot to use it.\n" }
         return out
     }
 }

@@ -7,8 +7,12 @@ public struct ChangeReport: Encodable, Sendable {
     /// Nil for a dry run.
     public var outcome: ChangeOutcome?
 
-    public init(command: String, dryRun: Bool, plan: ChangePlan, outcome: ChangeOutcome?) {
-        self.command = command; self.dryRun = dryRun; self.plan = plan; self.outcome = outcome
+    /// For `check --fix`: the unified diff of the edits, and what to run afterwards.
+    public var diff: String?
+    public var next: String?
+
+    public init(command: String, dryRun: Bool, plan: ChangePlan, outcome: ChangeOutcome?, diff: String? = nil, next: String? = nil) {
+        self.command = command; self.dryRun = dryRun; self.plan = plan; self.outcome = outcome; self.diff = diff; self.next = next
     }
 
     public var devices: [DeviceResult] {
@@ -17,7 +21,7 @@ public struct ChangeReport: Encodable, Sendable {
 
     var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
 
-    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error }
+    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error, diff, next }
     enum StepKeys: String, CodingKey { case action, path, value, done, error }
 
     public func encode(to encoder: Encoder) throws {
@@ -29,6 +33,8 @@ public struct ChangeReport: Encodable, Sendable {
         try c.encode(devices, forKey: .devices)
         try c.encode(plan.warnings, forKey: .warnings)
         try c.encode(outcome?.failure?.message, forKey: .error)
+        try c.encode(diff, forKey: .diff)
+        try c.encode(next, forKey: .next)
     }
 
     static func encode(_ records: [StepRecord], into list: UnkeyedEncodingContainer) throws {
