@@ -6,7 +6,7 @@ SWIFT ?= swift
 MAN_DATE := 2026-11-21
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
-EXAMPLES := desktop-b550 vgpu-l40s-sriov
+EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu
 
 .PHONY: deps build demo test vmtest vmshell generate check-generated examples install clean
 
@@ -27,7 +27,13 @@ build: deps
 	$(SWIFT) build -c release --product gpuprep
 
 demo: build
-	@bin=$(RELEASE_BIN); for h in $(EXAMPLES); do \
+	@bin=$(RELEASE_BIN); \
+	echo "\$$ gpuprep check --root examples/hosts/desktop-b550"; \
+	$$bin check --root examples/hosts/desktop-b550; \
+	[ $$? = 1 ] && echo "(exit status 1: a check failed, as expected on this sample host)" || exit 1; \
+	echo; echo "\$$ gpuprep check --fix --dry-run --root examples/hosts/p6t6-no-iommu"; \
+	$$bin check --fix --dry-run --root examples/hosts/p6t6-no-iommu || exit 1; \
+	for h in desktop-b550 vgpu-l40s-sriov; do \
 	  echo; echo "\$$ gpuprep list --root examples/hosts/$$h"; $$bin list --root examples/hosts/$$h || exit 1; done; \
 	echo; echo "\$$ gpuprep list --root examples/hosts/desktop-b550 --json 2b:00.1"; \
 	$$bin list --root examples/hosts/desktop-b550 --json 2b:00.1 || exit 1; \
