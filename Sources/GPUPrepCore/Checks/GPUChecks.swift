@@ -6,6 +6,7 @@ enum GPUChecks {
         var findings: [Finding] = []
         for gpu in s.gpus {
             let name = gpu.deviceName ?? "the GPU"
+            findings.append(driver(gpu, name))
             if gpu.bootVGA {
                 findings.append(Finding("gpu.boot_vga", .warn, "\(name) is the boot VGA device: the console runs on it, and passing it through takes the console away",
                                         remedy: "pass another GPU through, or keep a serial/SSH console and bind it with --force", device: gpu.address))
@@ -24,6 +25,20 @@ enum GPUChecks {
         }
         findings.append(display(s))
         return findings
+    }
+
+    /// Which driver holds the GPU, and what that means for a VM.
+    static func driver(_ gpu: PCIFunction, _ name: String) -> Finding {
+        guard let driver = gpu.driver else {
+            return Finding("gpu.driver", .pass, "\(name) has no driver: gpuprep bind \(gpu.address) gives it to vfio-pci", device: gpu.address)
+        }
+        if VFIORule.isVFIODriver(driver) {
+            return Finding("gpu.driver", .pass, "\(name) is on \(driver): ready to be given to a VM", device: gpu.address)
+        }
+        let use = driver == "nvidia" ? (gpu.vgpuInterface != nil ? "the NVIDIA vGPU host driver: it shares the GPU as vGPUs" : "the NVIDIA driver: the host uses it")
+            : "a host driver"
+        return Finding("gpu.driver", .pass, "\(name) is on \(driver), \(use); for passthrough, gpuprep bind \(gpu.address) moves it to vfio-pci",
+                       device: gpu.address)
     }
 
     /// Viable once the card is on vfio-pci: only devices of other slots count against it here.
