@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|iommu|conflicts|bind|unbind|help)
+    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy help' -- "${cur}"))
         ;;
     esac
 }
@@ -334,6 +334,107 @@ _gpuprep_unbind() {
     case "${positional_number}" in
     *)
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion unbind -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_types() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --available --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --parent)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--parent')
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion types -- --parent "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_vgpus() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_gpuprep_create() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --type --parent --count --uuid)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--type')
+        return
+        ;;
+    '--parent')
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion create -- --parent "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    '--uuid')
+        return
+        ;;
+    esac
+}
+
+_gpuprep_destroy() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --all --force --dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --parent)
+    __gpuprep_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--parent')
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion destroy -- --parent "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -6,6 +6,8 @@
 #include <string.h>
 
 static __thread jmp_buf *escape;
+/* Set when names must come from the given pci.ids alone. */
+static int no_hwdb;
 static __thread char message[512];
 
 __attribute__((noreturn)) static void on_error(char *msg, ...)
@@ -52,8 +54,10 @@ struct pci_access *gp_pci_open(const char *sysfs_path, const char *ids_path, cha
     GUARDED(NULL, {
         pci_set_param(a, "sysfs.path", (char *)sysfs_path);   /* libpci copies parameter values */
         /* libpci keeps the pointer (and frees it when told to), so hand it a copy. */
-        if (ids_path && *ids_path)
+        if (ids_path && *ids_path) {
             pci_set_name_list_path(a, strdup(ids_path), 1);
+            no_hwdb = 1;
+        }
         pci_init(a);
     });
     return a;
@@ -105,7 +109,8 @@ static const char *lookup(struct pci_access *a, char *buf, int size, int flags,
 {
     const char *name = NULL;
     char *err = NULL; size_t errlen = 0;
-    GUARDED(NULL, name = pci_lookup_name(a, buf, size, flags | PCI_LOOKUP_NO_NUMBERS, a1, a2, a3, a4));
+    flags |= PCI_LOOKUP_NO_NUMBERS | (no_hwdb ? PCI_LOOKUP_NO_HWDB : 0);
+    GUARDED(NULL, name = pci_lookup_name(a, buf, size, flags, a1, a2, a3, a4));
     return name;
 }
 

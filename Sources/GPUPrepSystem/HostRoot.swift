@@ -60,6 +60,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let sysKernelIOMMUGroups = HostPath(unchecked: "/sys/kernel/iommu_groups")
     public static let sysClassMdevBus = HostPath(unchecked: "/sys/class/mdev_bus")
     public static let sysBusMdevDevices = HostPath(unchecked: "/sys/bus/mdev/devices")
+    /// mdevctl's persistent definitions: /etc/mdevctl.d/<parent>/<uuid>.
+    public static let mdevctlConfig = HostPath(unchecked: "/etc/mdevctl.d")
     public static let sysModule = HostPath(unchecked: "/sys/module")
     public static let sysBusPCIDriversProbe = HostPath(unchecked: "/sys/bus/pci/drivers_probe")
     public static let lockFile = HostPath(unchecked: "/run/gpuprep.lock")

@@ -79,6 +79,16 @@ public struct Sysfs: Sendable {
         return full.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
     }
 
+    /// The names of the directories above an mdev in /sys/devices (the last is its parent).
+    public func physicalPath(ofMdev uuid: String) -> [String]? {
+        guard HostPath.isPlainName(uuid), let resolved = realpath(root.path(HostPath.sysBusMdevDevices.child(uuid)), nil) else { return nil }
+        defer { free(resolved) }
+        let full = String(cString: resolved)
+        let prefix = root.path(.sysDevices) + "/"
+        guard full.hasPrefix(prefix) else { return nil }
+        return full.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
+    }
+
     /// The entry names of a directory (sorted), or nil when it cannot be opened.
     public func list(_ path: HostPath) -> [String]? {
         guard let dir = opendir(root.path(path)) else { return nil }

@@ -20,22 +20,32 @@ struct ChangeOptions: ParsableArguments {
     /// Plans with the planner, then (unless a dry run) applies under the host lock.
     func execute(_ global: GlobalOptions, command: String,
                  plan makePlan: (BindPlanner) throws(GPUPrepError) -> ChangePlan) throws {
-        try global.runReporting { () throws(GPUPrepError) in
-            let host = try global.openHost()
-            if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
-                throw GPUPrepError(.permission, "changing drivers needs root: run it with sudo (or add --dry-run to see the plan)")
-            }
-            // Hold the lock from the snapshot to the last check, so the plan stays true.
-            var lock: HostLock?
-            if !dryRun {
-                do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
-            }
-            defer { withExtendedLifetime(lock) {} }
-            let plan = try makePlan(try BindPlanner(host: host))
-            let outcome = dryRun || plan.isEmpty ? nil : Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(plan)
-            let report = ChangeReport(command: command, dryRun: dryRun, plan: plan, outcome: outcome)
-            let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
-            return (output, ExitStatus.success, outcome?.failure)
+        try applyChange(global, command: command, dryRun: dryRun) { (host) throws(GPUPrepError) in
+            ChangeReport(command: command, dryRun: dryRun, plan: try makePlan(try BindPlanner(host: host)), outcome: nil)
         }
+    }
+}
+
+/// The one way gpuprep changes a host: refuse without root on the live host, take the lock
+/// (held from the snapshot to the last check, so the plan stays true), plan, apply unless a
+/// dry run, and report; a failed change prints its record and exits with its status.
+func applyChange(_ global: GlobalOptions, command: String, dryRun: Bool,
+                 plan makeReport: (HostContext) throws(GPUPrepError) -> ChangeReport) throws {
+    try global.runReporting { () throws(GPUPrepError) in
+        let host = try global.openHost()
+        if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
+            throw GPUPrepError(.permission, "\(command) changes the host and needs root: run it with sudo (or add --dry-run to see the plan)")
+        }
+        var lock: HostLock?
+        if !dryRun {
+            do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
+        }
+        defer { withExtendedLifetime(lock) {} }
+        var report = try makeReport(host)
+        if !dryRun && !report.plan.isEmpty {
+            report.outcome = Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(report.plan)
+        }
+        let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
+        return (output, ExitStatus.success, report.outcome?.failure)
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import GPUPrepCore
-import GPUPrepSystem
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,22 +42,10 @@ struct Check: ParsableCommand {
     }
 
     func runFix() throws {
-        try global.runReporting { () throws(GPUPrepError) in
-            let host = try global.openHost()
-            if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
-                throw GPUPrepError(.permission, "editing the boot loader's configuration needs root: run it with sudo (or add --dry-run to see the edit)")
-            }
-            var lock: HostLock?
-            if !dryRun {
-                do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
-            }
-            defer { withExtendedLifetime(lock) {} }
+        try applyChange(global, command: "fix", dryRun: dryRun) { (host) throws(GPUPrepError) in
             let fix = try BootLoaderFix.plan(host)
-            let outcome = dryRun || fix.plan.isEmpty ? nil : Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(fix.plan)
-            let report = ChangeReport(command: "fix", dryRun: dryRun, plan: fix.plan, outcome: outcome,
-                                      diff: fix.diff.isEmpty ? nil : fix.diff, next: fix.next)
-            let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
-            return (output, ExitStatus.success, outcome?.failure)
+            return ChangeReport(command: "fix", dryRun: dryRun, plan: fix.plan, outcome: nil,
+                                diff: fix.diff.isEmpty ? nil : fix.diff, next: fix.next)
         }
     }
 }

@@ -96,11 +96,21 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-doc-\(UUID().uuidString).json")
         try document.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
+        // A schema may refer to another beside it (change -> vgpus): resolve those from Schemas/.
         let script = """
-        import json, sys, jsonschema
+        import json, os, sys, jsonschema
+        folder = os.path.dirname(sys.argv[1])
+        schemas = [json.load(open(os.path.join(folder, n))) for n in os.listdir(folder) if n.endswith(".json")]
         schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
         jsonschema.Draft202012Validator.check_schema(schema)
-        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+        try:    # jsonschema >= 4.18
+            from referencing import Registry, Resource
+            registry = Registry().with_resources([(s["$id"], Resource.from_contents(s)) for s in schemas])
+            validator = jsonschema.Draft202012Validator(schema, registry=registry)
+        except ImportError:    # Debian 12's python3-jsonschema
+            resolver = jsonschema.RefResolver.from_schema(schema, store={s["$id"]: s for s in schemas})
+            validator = jsonschema.Draft202012Validator(schema, resolver=resolver)
+        errors = list(validator.iter_errors(doc))
         for e in errors: print(list(e.absolute_path), e.message)
         sys.exit(1 if errors else 0)
         """
@@ -119,7 +129,7 @@ import Testing
     }
 
     @Test func goldenJSONValidates() throws {
-        for command in ["list", "iommu", "conflicts", "check"] {
+        for command in ["list", "iommu", "conflicts", "check", "types", "vgpus"] {
             let dir = Fixtures.golden.appendingPathComponent(command)
             for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".json") {
                 let check = try validate(try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8),
@@ -149,6 +159,23 @@ import Testing
         let check = try validate(failed.stdout, against: "change.schema.json")
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(try validate(failed.stderr, against: "error.schema.json").status == 0)
+    }
+
+    @Test func vgpuReportsValidate() throws {
+        let host = try Catalog.build("vgpu-mdev", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-schema-\(UUID().uuidString)"),
+                                     data: Fixtures.data)
+        let dry = try Run.gpuprep(["create", "--json", "--dry-run", "--root", host.path, "--type", "nvidia-256", "--count", "2"])
+        #expect(dry.status == 0)
+        #expect(try validate(dry.stdout, against: "change.schema.json").status == 0)
+        // No kernel behind the tree: the mdev never appears, the create is undone, and the report says so.
+        let failed = try Run.gpuprep(["create", "--json", "--root", host.path, "--type", "nvidia-256"])
+        #expect(failed.status == 74)
+        let check = try validate(failed.stdout, against: "change.schema.json")
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        for command in ["types", "vgpus"] {
+            let run = try Run.gpuprep([command, "--json", "--root", Fixtures.host("vgpu-l40s-sriov")])
+            #expect(try validate(run.stdout, against: "\(command).schema.json").status == 0)
+        }
     }
 
     @Test func errorsValidate() throws {

@@ -15,6 +15,8 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
     /// A fault: the nth write (1-based) fails with this errno; or `probeBindsNothing`.
     var failingWrite: (index: Int, errno: Int32)?
     var probeBindsNothing = false
+    /// The kernel accepts an mdev create but makes no device.
+    var mdevNeverAppears = false
     private(set) var writes: [(path: String, value: String)] = []
 
     init(host: FakeHost, nativeDrivers: [String: String]) {
@@ -37,6 +39,13 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
                 guard host.driver(of: text) == nil else { throw SystemError.io(path: path.string, errno: EBUSY) }
                 guard matches(text, parts[4]) else { throw SystemError.io(path: path.string, errno: ENODEV) }
                 try host.bind(text, to: parts[4])
+            } else if parts.count == 7, parts[1] == "class", parts[2] == "mdev_bus", parts[6] == "create" {
+                try createMdev(parent: parts[3], type: parts[5], uuid: text, path: path)
+            } else if parts.count == 6, parts[1] == "bus", parts[2] == "mdev", parts[5] == "remove" {
+                try removeMdev(parts[4], path: path)
+            } else if parts.last == "current_vgpu_type" {
+                guard host.exists(String(path.string.dropFirst())) else { throw SystemError.io(path: path.string, errno: ENOENT) }
+                try host.write(String(path.string.dropFirst()), text)
             } else if parts.last == "drivers_probe" {
                 // Success whatever happens: the kernel does not say whether anything bound.
                 guard host.driver(of: text) == nil, !probeBindsNothing else { return }
@@ -60,6 +69,36 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         if failingFile == path.string { throw .io(path: path.string, errno: EROFS) }
         let files = AtomicFile(root: try HostRoot(host.path))
         if let content { try files.write(path, content) } else { try files.remove(path) }
+    }
+
+    /// An mdev: a directory under its parent's, linked from /sys/bus/mdev/devices, one instance
+    /// fewer available.
+    func createMdev(parent: String, type: String, uuid: String, path: HostPath) throws {
+        let typeDir = "sys/class/mdev_bus/\(parent)/mdev_supported_types/\(type)"
+        let available = Int((try? String(contentsOf: host.root.appendingPathComponent(typeDir + "/available_instances"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        guard available > 0, UUID(uuidString: uuid) != nil, !host.exists("sys/bus/mdev/devices/\(uuid)") else {
+            throw SystemError.io(path: path.string, errno: EINVAL)
+        }
+        try host.write(typeDir + "/available_instances", String(available - 1))
+        if mdevNeverAppears { return }
+        let device = host.devicePath(parent) + "/\(uuid)"
+        try host.write(device + "/remove", "")
+        try host.symlink(device + "/mdev_type", to: host.devicePath(parent) + "/mdev_supported_types/\(type)")
+        try host.symlink("sys/bus/mdev/devices/\(uuid)", to: device)
+    }
+
+    func removeMdev(_ uuid: String, path: HostPath) throws {
+        let link = host.root.appendingPathComponent("sys/bus/mdev/devices/\(uuid)")
+        guard let typeLink = try? FileManager.default.destinationOfSymbolicLink(atPath: link.path + "/mdev_type") else {
+            throw SystemError.io(path: path.string, errno: ENODEV)
+        }
+        let typeDir = link.appendingPathComponent(typeLink).standardizedFileURL.resolvingSymlinksInPath()
+        let availableFile = typeDir.appendingPathComponent("available_instances")
+        let available = Int((try? String(contentsOf: availableFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        try FileManager.default.removeItem(at: link.resolvingSymlinksInPath())
+        try FileManager.default.removeItem(at: link)
+        try "\(available + 1)\n".write(to: availableFile, atomically: false, encoding: .utf8)
     }
 
     func loadModule(_ name: String) throws(SystemError) {

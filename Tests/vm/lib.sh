@@ -13,6 +13,9 @@ check() {
   else echo "FAIL: $SCENARIO: $name"; sed 's/^/  | /' /tmp/check.out | head -n 40; fi
 }
 
+# same GOT EXPECTED: equal, or both are printed (a bare [ a = b ] fails silently).
+same() { [ "$1" = "$2" ] || { echo "expected: $2"; echo "got:      $1"; return 1; }; }
+
 # JSON queries with the host's python3: q FILE EXPR, where EXPR sees the document as `d`.
 q() { chroot $H /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
 # A file under the host root's /tmp (a tmpfs), reachable from the chroot under the same name.

@@ -26,7 +26,7 @@ t0=$(now)
 
 # ---- set-up, idempotent: packages, kernel, vmlinux, mdev sample modules, helper --------------
 need=()
-for p in qemu-system-x86 busybox-static cpio kmod bc xz-utils make gcc libc6-dev; do
+for p in qemu-system-x86 busybox-static cpio kmod bc xz-utils make gcc libc6-dev mdevctl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ! -f kver ]; then

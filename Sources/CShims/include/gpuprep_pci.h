@@ -10,7 +10,8 @@
  * unreadable sysfs file never ends the whole program.
  */
 
-/* pci_alloc + sysfs method + sysfs.path + optional pci.ids path + pci_init. NULL on failure. */
+/* pci_alloc + sysfs method + sysfs.path + optional pci.ids path + pci_init. NULL on failure.
+   With an ids_path, names come from that file alone (not also from udev's hwdb). */
 struct pci_access *gp_pci_open(const char *sysfs_path, const char *ids_path, char *err, size_t errlen);
 /* pci_scan_bus. 0 or -1. */
 int gp_pci_scan(struct pci_access *a, char *err, size_t errlen);

@@ -48,6 +48,7 @@ public struct Applier {
         var outcome = ChangeOutcome()
         var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
         var replacedFiles: [(path: HostPath, old: String?)] = []
+        var undoable: [Step] = []
         var failure: String?
 
         run: for step in plan.moduleLoads {
@@ -71,7 +72,19 @@ public struct Applier {
                         break devices
                     }
                     outcome.records.append(StepRecord(step: step, done: true))
+                    if !step.undo.isEmpty { undoable.append(step) }
                 }
+            }
+        }
+        if failure == nil {
+            for step in plan.actions {
+                if let error = perform(step) {
+                    outcome.records.append(StepRecord(step: step, done: false, error: error))
+                    failure = error
+                    break
+                }
+                outcome.records.append(StepRecord(step: step, done: true))
+                if !step.undo.isEmpty { undoable.append(step) }
             }
         }
         if failure == nil {
@@ -93,6 +106,22 @@ public struct Applier {
 
         if let failure {
             var unrestored: [String] = []
+            var undone = 0
+            for step in undoable.reversed() {
+                // Nothing to undo when the undo's closing check already holds (a create that made nothing).
+                if let last = step.undo.last, [.verifyAbsent, .verifyExists, .verifyValue].contains(last.action),
+                   let path = last.path, isMet(last, at: path) {
+                    undone += 1
+                    continue
+                }
+                var ok = true
+                for undo in step.undo {
+                    let error = perform(undo)
+                    outcome.rollback.append(StepRecord(step: undo, done: error == nil, error: error))
+                    if error != nil { ok = false; unrestored.append(error!); break }
+                }
+                if ok { undone += 1 }
+            }
             for file in replacedFiles.reversed() {
                 let step = file.old.map { Step(action: .writeFile, path: file.path, value: $0, device: nil) }
                     ?? Step(action: .removeFile, path: file.path, value: "", device: nil)
@@ -105,10 +134,11 @@ public struct Applier {
                 outcome.rollback += records
                 if let problem { unrestored.append(problem) }
             }
-            let restoredList = (touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + replacedFiles.map { "\($0.path) as it was" })
+            let restoredList = (touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + replacedFiles.map { "\($0.path) as it was" }
+                + (undone > 0 ? ["\(undone) step\(undone == 1 ? "" : "s") undone"] : []))
                 .joined(separator: ", ")
             if unrestored.isEmpty {
-                let rolled = touched.isEmpty && replacedFiles.isEmpty ? "nothing had changed" : "rolled back: \(restoredList) again"
+                let rolled = touched.isEmpty && replacedFiles.isEmpty && undone == 0 ? "nothing had changed" : "rolled back: \(restoredList)"
                 outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
             } else {
                 outcome.failure = GPUPrepError(.rollbackFailed, "\(failure); rollback incomplete: \(unrestored.joined(separator: "; "))")
@@ -137,6 +167,9 @@ public struct Applier {
         case .verify:
             guard let address = step.device else { return nil }
             return verify(address, expectation: step.value)
+        case .verifyExists, .verifyAbsent, .verifyValue:
+            guard let path = step.path else { return nil }
+            return verifyPath(path, step)
         case .writeFile, .removeFile:
             guard let path = step.path else { return "a file change without a path" }
             do { try writer.replaceFile(path, step.action == .writeFile ? step.value : nil) } catch {
@@ -161,6 +194,31 @@ public struct Applier {
                     return "\(address) is still on \(expectation.dropFirst()) after unbind and probe"
                 }
                 return "\(address) is on \(driver ?? "no driver") after the probe, not \(expectation): the kernel reported success but bound nothing"
+            }
+            pause(milliseconds: 50)
+            waited += 50
+        }
+    }
+
+    func isMet(_ step: Step, at path: HostPath) -> Bool {
+        switch step.action {
+        case .verifyExists: return sysfs.exists(path)
+        case .verifyAbsent: return !sysfs.exists(path)
+        default: return sysfs.read(path) == step.value
+        }
+    }
+
+    /// Polls a path until it exists, is gone, or reads the value the step names.
+    func verifyPath(_ path: HostPath, _ step: Step) -> String? {
+        var waited = 0
+        while true {
+            if isMet(step, at: path) { return nil }
+            if waited >= verifyTimeoutMilliseconds {
+                switch step.action {
+                case .verifyExists: return "\(path) did not appear: the kernel accepted the write but made nothing"
+                case .verifyAbsent: return "\(path) is still there"
+                default: return "\(path) reads \(sysfs.read(path) ?? "nothing"), not \(step.value)"
+                }
             }
             pause(milliseconds: 50)
             waited += 50

@@ -14,12 +14,14 @@ public struct DeviceChange: Sendable {
 public struct ChangePlan: Sendable {
     public var moduleLoads: [Step] = []
     public var devices: [DeviceChange] = []
+    /// Steps not tied to a device's driver (vGPU creation and removal), undone by their own `undo`.
+    public var actions: [Step] = []
     /// Configuration files for --persist, written after every device is verified.
     public var fileChanges: [Step] = []
     /// What --force let through, said to the user.
     public var warnings: [String] = []
 
-    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + fileChanges }
+    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
     public var isEmpty: Bool { steps.isEmpty }
 }
 

@@ -13,6 +13,12 @@ public struct Step: Sendable, Equatable {
         case writeFile = "write-file"
         /// Remove the file at `path`.
         case removeFile = "remove-file"
+        /// Check that `path` exists (an mdev the kernel made).
+        case verifyExists = "verify-exists"
+        /// Check that `path` no longer exists.
+        case verifyAbsent = "verify-absent"
+        /// Check that the attribute at `path` reads `value`.
+        case verifyValue = "verify-value"
     }
 
     public var action: Action
@@ -20,6 +26,8 @@ public struct Step: Sendable, Equatable {
     public var value: String
     /// The device the step is about, if any.
     public var device: PCIAddress?
+    /// What puts the host back once this step is done, if a later one fails.
+    public var undo: [Step] = []
 
     public static func write(_ path: HostPath, _ value: String, device: PCIAddress? = nil) -> Step {
         Step(action: .write, path: path, value: value, device: device)
@@ -34,6 +42,9 @@ public struct Step: Sendable, Equatable {
             return "write \(path?.string ?? "?"):\n" + value.split(separator: "\n", omittingEmptySubsequences: false)
                 .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")
         case .removeFile: return "rm \(path?.string ?? "?")"
+        case .verifyExists: return "check \(path?.string ?? "?") exists"
+        case .verifyAbsent: return "check \(path?.string ?? "?") is gone"
+        case .verifyValue: return "check \(path?.string ?? "?") reads \(value)"
         case .verify:
             if value.hasPrefix("!") { return "check \(path?.string ?? "?") is not \(value.dropFirst())" }
             return "check \(path?.string ?? "?") -> \(value)"

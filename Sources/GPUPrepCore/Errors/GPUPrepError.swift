@@ -12,8 +12,10 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case unreadableFile = "unreadable-file"
         /// The root holds no PCI bus (no sysfs).
         case noPCIBus = "no-pci-bus"
-        /// An address that names no function on the host.
+        /// An address that names no function on the host (or a vGPU that does not exist).
         case unknownDevice = "unknown-device"
+        /// A vGPU type no parent offers.
+        case unknownType = "unknown-type"
         /// libpci, libkmod or a read failed.
         case system
         /// A path component that could lead outside the root.
@@ -33,7 +35,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         public var exitStatus: Int32 {
             switch self {
             case .usage, .unsafePath: return 64          // EX_USAGE
-            case .invalidRoot, .unknownDevice, .unreadableFile: return 66 // EX_NOINPUT
+            case .invalidRoot, .unknownDevice, .unknownType, .unreadableFile: return 66 // EX_NOINPUT
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
             case .system, .applyFailed: return 74        // EX_IOERR
             case .refused: return 65                     // EX_DATAERR

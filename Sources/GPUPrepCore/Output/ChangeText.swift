@@ -2,6 +2,7 @@
 public enum ChangeText {
     public static func render(_ report: ChangeReport, style: TextStyle) -> String {
         if report.command == "fix" { return renderFix(report, style: style) }
+        if report.vgpus != nil { return renderVGPUs(report, style: style) }
         var out = ""
         for warning in report.plan.warnings { out += style.paint("warning: ", .warn) + warning + "\n" }
         if report.plan.isEmpty {
@@ -53,5 +54,36 @@ public enum ChangeText {
         out += "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
         if let next = report.next { out += "Now run '\(next)' and reboot.\n" } else { out += "Reboot to use it.\n" }
         return out
+    }
+
+    /// `create` and `destroy`: the plan, or the vGPUs made or removed, or what failed and was undone.
+    static func renderVGPUs(_ report: ChangeReport, style: TextStyle) -> String {
+        var out = report.plan.warnings.map { style.paint("warning: ", .warn) + $0 + "\n" }.joined()
+        let vgpus = report.vgpus ?? []
+        let verb = report.command == "destroy" ? "destroyed" : "created"
+        if report.plan.isEmpty {
+            if report.command == "create", let existing = vgpus.first {
+                return out + "Nothing to do: \(existing.uuid?.uuidString.lowercased() ?? "it") already exists as a \(existing.type) on \(existing.parent).\n"
+            }
+            return out + "Nothing to do: no vGPU to \(report.command).\n"
+        }
+        if report.dryRun {
+            out += "Plan (dry run: nothing is written):\n"
+            for (index, step) in report.plan.steps.enumerated() { out += "  \(index + 1). \(step.shell)\n" }
+            return out
+        }
+        if let outcome = report.outcome, outcome.failure != nil {
+            for record in outcome.records where record.done || record.error != nil {
+                out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            }
+            for record in outcome.rollback {
+                out += "  [\(record.done ? style.paint("undone", .warn) : style.paint("UNDO FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            }
+            return out
+        }
+        for v in vgpus {
+            out += "\(verb) \(v.uuid?.uuidString.lowercased() ?? v.address?.description ?? "?")  \(v.type)\(v.typeName.map { " (\($0))" } ?? "")  on \(v.parent)\n"
+        }
+        return out + "\(vgpus.count) vGPU\(vgpus.count == 1 ? "" : "s") \(verb), each checked in sysfs.\n"
     }
 }

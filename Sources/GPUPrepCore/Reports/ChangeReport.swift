@@ -10,6 +10,8 @@ public struct ChangeReport: Encodable, Sendable {
     /// For `check --fix`: the unified diff of the edits, and what to run afterwards.
     public var diff: String?
     public var next: String?
+    /// For `create` and `destroy`: the vGPUs made or removed (planned ones for a dry run).
+    public var vgpus: [VGPUInstance]?
 
     public init(command: String, dryRun: Bool, plan: ChangePlan, outcome: ChangeOutcome?, diff: String? = nil, next: String? = nil) {
         self.command = command; self.dryRun = dryRun; self.plan = plan; self.outcome = outcome; self.diff = diff; self.next = next
@@ -21,7 +23,7 @@ public struct ChangeReport: Encodable, Sendable {
 
     var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
 
-    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error, diff, next }
+    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error, diff, next, created, destroyed }
     enum StepKeys: String, CodingKey { case action, path, value, done, error }
 
     public func encode(to encoder: Encoder) throws {
@@ -35,6 +37,11 @@ public struct ChangeReport: Encodable, Sendable {
         try c.encode(outcome?.failure?.message, forKey: .error)
         try c.encode(diff, forKey: .diff)
         try c.encode(next, forKey: .next)
+        if let vgpus {
+            // Created or destroyed only when the whole change went through.
+            let done = outcome?.failure == nil ? vgpus.map(InstanceJSON.init) : []
+            try c.encode(done, forKey: command == "destroy" ? .destroyed : .created)
+        }
     }
 
     static func encode(_ records: [StepRecord], into list: UnkeyedEncodingContainer) throws {

@@ -1,0 +1,102 @@
+import Foundation
+import GPUPrepSystem
+
+/// Reads vGPU types and instances from both kernel interfaces.
+public struct VGPUDiscovery {
+    public let host: HostContext
+    public init(host: HostContext) { self.host = host }
+
+    var sysfs: Sysfs { host.sysfs }
+
+    // MARK: mdev
+
+    /// mdev parents, as /sys/class/mdev_bus names them.
+    public func mdevParents() -> [String] { sysfs.list(.sysClassMdevBus) ?? [] }
+
+    func typesDirectory(_ parent: String) -> HostPath? {
+        guard HostPath.isPlainName(parent) else { return nil }
+        return HostPath.sysClassMdevBus.child(parent, "mdev_supported_types")
+    }
+
+    public func mdevTypes(parent: String) -> [VGPUType] {
+        guard let dir = typesDirectory(parent) else { return [] }
+        return (sysfs.list(dir) ?? []).filter(HostPath.isPlainName).map { id in
+            let typeDir = dir.child(id)
+            let description = sysfs.read(typeDir.child("description"))
+            return VGPUType(parent: parent, interface: .mdev, id: id, name: sysfs.read(typeDir.child("name")),
+                            description: description, deviceAPI: sysfs.read(typeDir.child("device_api")),
+                            availableInstances: sysfs.read(typeDir.child("available_instances")).flatMap { Int($0) },
+                            properties: VGPUType.properties(of: description))
+        }
+    }
+
+    // MARK: nvidia-vfio
+
+    /// VFs that carry NVIDIA's vGPU files.
+    public func nvidiaVFs() -> [PCIAddress] {
+        (sysfs.list(.sysBusPCIDevices) ?? []).compactMap { name in
+            sysfs.exists(HostPath.sysBusPCIDevices.child(name, "nvidia", "creatable_vgpu_types")) ? PCIAddress(name) : nil
+        }
+    }
+
+    /// `creatable_vgpu_types`: a header line (`ID    : vGPU Name`), then `1145  : NVIDIA L40S-1B`;
+    /// only what can be created on this VF now.
+    public func creatable(_ vf: PCIAddress) -> [(id: Int, name: String)] {
+        let text = sysfs.read(HostPath.sysBusPCIDevices.child(vf.description, "nvidia", "creatable_vgpu_types")) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let id = Int(parts[0]) else { return nil }   // the header's "ID" is no number
+            return (id, parts[1])
+        }
+    }
+
+    /// The type a VF runs (0: none).
+    public func currentType(_ vf: PCIAddress) -> Int? {
+        sysfs.read(HostPath.sysBusPCIDevices.child(vf.description, "nvidia", "current_vgpu_type")).flatMap { Int($0) }
+    }
+
+    public func nvidiaTypes(vf: PCIAddress) -> [VGPUType] {
+        // A VF holds one vGPU: what it lists can be made once, and only while it has none.
+        let free = currentType(vf) == 0
+        return creatable(vf).map {
+            VGPUType(parent: vf.description, interface: .nvidiaVFIO, id: "nvidia-\($0.id)", name: $0.name, description: nil,
+                     deviceAPI: "vfio-pci", availableInstances: free ? 1 : 0, properties: [:])
+        }
+    }
+
+    // MARK: all
+
+    /// Every type of every parent (or of one), mdev first, in name order of parents.
+    public func types(parent: String? = nil) -> [VGPUType] {
+        let mdev = mdevParents().filter { parent == nil || $0 == parent }.flatMap(mdevTypes(parent:))
+        let vfio = nvidiaVFs().filter { parent == nil || $0.description == parent }.flatMap(nvidiaTypes(vf:))
+        return mdev + vfio
+    }
+
+    /// Every existing vGPU.
+    public func instances() -> [VGPUInstance] {
+        var result: [VGPUInstance] = []
+        for name in sysfs.list(.sysBusMdevDevices) ?? [] {
+            guard let uuid = UUID(uuidString: name) else { continue }
+            let dir = HostPath.sysBusMdevDevices.child(name)
+            let type = sysfs.linkName(dir.child("mdev_type")) ?? "?"
+            // The mdev's directory sits under its parent's: .../<parent>/<uuid>.
+            let parent = sysfs.physicalPath(ofMdev: name)?.last ?? "?"
+            result.append(VGPUInstance(uuid: uuid, address: nil, parent: parent, interface: .mdev, type: type,
+                                       typeName: sysfs.read(dir.child("mdev_type", "name")),
+                                       iommuGroup: sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }))
+        }
+        let vfs = nvidiaVFs()
+        // A VF's own list drops the type it runs; another VF's list, or the PF's siblings', still name it.
+        var names: [Int: String] = [:]
+        for vf in vfs { for type in creatable(vf) { names[type.id] = type.name } }
+        for vf in vfs {
+            guard let current = currentType(vf), current != 0 else { continue }
+            let dir = HostPath.sysBusPCIDevices.child(vf.description)
+            result.append(VGPUInstance(uuid: nil, address: vf, parent: sysfs.linkName(dir.child("physfn")) ?? vf.description,
+                                       interface: .nvidiaVFIO, type: "nvidia-\(current)", typeName: names[current],
+                                       iommuGroup: sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }))
+        }
+        return result
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import GPUPrepCore
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create vGPUs of a type: mdev instances, or NVIDIA vGPU 17+ types on SR-IOV VFs.",
+        discussion: """
+        TYPE is an id (nvidia-222, mtty-2) or a name (GRID T4-1B). Everything is checked before \
+        the first write: the type exists, there is room for all of them, the UUID is well formed \
+        and unused. Each write is verified (the mdev appears; the VF reads the type back); if one \
+        fails, the ones already made are destroyed and the failure reported. Without --parent, \
+        each instance goes where there is most room: mdev instances spread across GPUs, \
+        nvidia-vfio ones go to a free VF of the GPU with the most free VFs. --uuid naming an \
+        identical existing vGPU does nothing.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("The type: an id or a name (see gpuprep types).", valueName: "type"))
+    var type: String
+
+    @Option(help: ArgumentHelp("Create on this parent only (a PCI address or an mdev parent name).", valueName: "parent"),
+            completion: addressCompletion)
+    var parent: String?
+
+    @Option(help: "How many to create.")
+    var count = 1
+
+    @Option(help: ArgumentHelp("The mdev's UUID (one vGPU; a new random one otherwise).", valueName: "uuid"))
+    var uuid: String?
+
+    @Flag(help: "Print every write in order and change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        try applyChange(global, command: "create", dryRun: dryRun) { (host) throws(GPUPrepError) in
+            var wanted: UUID?
+            if let uuid {
+                guard let parsed = UUID(uuidString: uuid) else {
+                    throw GPUPrepError(.usage, "'\(uuid)' is not a UUID: expected 8-4-4-4-12 hex digits, e.g. \(UUID().uuidString.lowercased())")
+                }
+                wanted = parsed
+            }
+            let (plan, vgpus) = try VGPUPlanner(host: host).planCreate(type: type, parent: try normalizeParent(parent), count: count, uuid: wanted)
+            var report = ChangeReport(command: "create", dryRun: dryRun, plan: plan, outcome: nil)
+            report.vgpus = vgpus
+            return report
+        }
+    }
+}
+
+struct Destroy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Destroy vGPUs: mdev UUIDs, or VFs carrying an nvidia-vfio vGPU.",
+        discussion: """
+        Refuses a vGPU a VM is using (its /dev/vfio/N held open by a process, named) unless \
+        --force. Each removal is verified; if one fails, those already removed are made again.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("mdev UUIDs or VF addresses.", valueName: "vgpu"))
+    var vgpus: [String] = []
+
+    @Flag(help: "Destroy every vGPU (of --parent, if given).")
+    var all = false
+
+    @Option(help: ArgumentHelp("With --all: only this parent's vGPUs.", valueName: "parent"), completion: addressCompletion)
+    var parent: String?
+
+    @Flag(help: "Destroy even a vGPU a VM is using.")
+    var force = false
+
+    @Flag(help: "Print every write in order and change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        try applyChange(global, command: "destroy", dryRun: dryRun) { (host) throws(GPUPrepError) in
+            let (plan, targets) = try VGPUPlanner(host: host).planDestroy(vgpus, all: all, parent: try normalizeParent(parent), force: force)
+            var report = ChangeReport(command: "destroy", dryRun: dryRun, plan: plan, outcome: nil)
+            report.vgpus = targets
+            return report
+        }
+    }
+}

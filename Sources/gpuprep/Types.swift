@@ -1,0 +1,56 @@
+import ArgumentParser
+import GPUPrepCore
+
+struct Types: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the vGPU types every parent offers, over mdev and NVIDIA's per-VF interface.",
+        discussion: """
+        Type ids are nvidia-N for NVIDIA on both interfaces (N is NVIDIA's type id), the kernel's \
+        directory name otherwise (mtty-2). NVIDIA descriptions are parsed into properties. For \
+        nvidia-vfio (vGPU 17+) the parent is the VF whose creatable_vgpu_types lists the type; \
+        the list shrinks as the GPU fills. The table groups a type across its parents.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Only this parent: a PCI address, or a non-PCI mdev parent's name (mtty).", valueName: "parent"),
+            completion: addressCompletion)
+    var parent: String?
+
+    @Flag(help: "Only types that can still be created.")
+    var available = false
+
+    func run() throws {
+        try global.run { () throws(GPUPrepError) in
+            let report = try TypesReport.make(host: try global.openHost(), parent: try normalizeParent(parent), availableOnly: available)
+            return (global.json ? JSONOutput.render(report) : VGPUText.types(report, style: global.textStyle), 0)
+        }
+    }
+}
+
+struct VGPUs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vgpus",
+        abstract: "List the vGPUs that exist, with their types resolved to names."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        try global.run { () throws(GPUPrepError) in
+            let report = VGPUsReport.make(host: try global.openHost())
+            return (global.json ? JSONOutput.render(report) : VGPUText.vgpus(report, style: global.textStyle), 0)
+        }
+    }
+}
+
+/// A parent is a PCI address (short forms accepted) or a plain mdev parent name.
+func normalizeParent(_ text: String?) throws(GPUPrepError) -> String? {
+    guard let text else { return nil }
+    if let address = PCIAddress(text.lowercased()) { return address.description }
+    guard !text.isEmpty, !text.contains("/"), text != ".", text != ".." else {
+        throw GPUPrepError(.usage, "'\(text)' is neither a PCI address nor an mdev parent name")
+    }
+    return text
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GPUPrepCore
+import GPUPrepSystem
+import HostFixtures
+import Testing
+
+func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
+    let host = try Catalog.build(name, at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-vgpu-\(UUID().uuidString)"),
+                                 data: Fixtures.data)
+    return (host, SimulatedKernel(host: host, nativeDrivers: [:]))
+}
+
+@Suite struct VGPUTypeTests {
+    @Test func mdevTypesFromTheRealLists() throws {
+        let report = try TypesReport.make(host: try context("vgpu-mdev"), parent: nil, availableOnly: false)
+        #expect(report.types.count == 4 + 17)
+        let q4 = try #require(report.types.first { $0.id == "nvidia-107" })
+        #expect(q4.name == "GRID V100-4Q" && q4.parent == "0000:c1:00.0" && q4.interface == .mdev && q4.availableInstances == 4)
+        #expect(q4.properties == ["num_heads": "4", "frl_config": "60", "framebuffer": "4096M", "max_resolution": "7680x4320", "max_instance": "4"])
+        let only = try TypesReport.make(host: try context("vgpu-mdev"), parent: "0000:41:00.0", availableOnly: false)
+        #expect(only.types.map(\.id) == ["nvidia-256", "nvidia-257", "nvidia-258", "nvidia-259"])
+        #expect(throws: GPUPrepError.self) { try TypesReport.make(host: try context("vgpu-mdev"), parent: "0000:99:00.0", availableOnly: false) }
+    }
+
+    @Test func nvidiaVFListsShrinkAndCount() throws {
+        let types = try TypesReport.make(host: try context("vgpu-l40s-sriov"), parent: nil, availableOnly: false).types
+        // The real capture: 23 types on the fresh card's VF; the busy VF lists none (header only).
+        #expect(types.filter { $0.parent == "0000:c1:00.4" }.count == 23)
+        #expect(types.filter { $0.parent == "0000:26:00.5" }.isEmpty)
+        #expect(types.filter { $0.id == "nvidia-1155" }.map(\.parent) == ["0000:26:00.4", "0000:26:00.6", "0000:26:00.7", "0000:c1:00.4"])
+        #expect(types.allSatisfy { $0.interface == .nvidiaVFIO && $0.id.hasPrefix("nvidia-") })
+        let text = VGPUText.types(TypesReport(root: "/", types: types), style: TextStyle(color: false))
+        #expect(text.contains("nvidia-1155  NVIDIA L40S-24Q  nvidia-vfio  4 "))      // one row for four VFs
+    }
+
+    @Test func aRunningVGPUIsNamedFromAnotherVFsList() throws {
+        let vgpus = VGPUsReport.make(host: try context("vgpu-l40s-sriov")).vgpus
+        #expect(vgpus.count == 1)
+        #expect(vgpus[0].address?.description == "0000:26:00.5" && vgpus[0].parent == "0000:26:00.0")
+        #expect(vgpus[0].type == "nvidia-1155" && vgpus[0].typeName == "NVIDIA L40S-24Q" && vgpus[0].uuid == nil)
+    }
+
+    @Test(arguments: ["vgpu-mdev", "vgpu-l40s-sriov", "desktop-b550"])
+    func golden(host: String) throws {
+        let types = try TypesReport.make(host: try context(host), parent: nil, availableOnly: false)
+        try expectGolden(JSONOutput.render(types), "types/\(host).json")
+        try expectGolden(VGPUText.types(types, style: TextStyle(color: false)).replacingOccurrences(of: Fixtures.host(host), with: "<root>"),
+                         "types/\(host).txt")
+        try expectGolden(JSONOutput.render(VGPUsReport.make(host: try context(host))), "vgpus/\(host).json")
+    }
+}
+
+@Suite struct VGPUCreateTests {
+    func planner(_ host: FakeHost) throws -> VGPUPlanner { VGPUPlanner(host: try HostContext(root: host.path)) }
+
+    @Test func createAndDestroyMdevThroughTheKernel() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        let (plan, planned) = try planner(host).planCreate(type: "GRID V100-4Q", parent: nil, count: 3, uuid: nil)
+        #expect(planned.count == 3 && planned.allSatisfy { $0.parent == "0000:c1:00.0" && $0.type == "nvidia-107" })
+        let outcome = try apply(plan, host, kernel)
+        #expect(outcome.failure == nil)
+        let vgpus = VGPUDiscovery(host: try HostContext(root: host.path)).instances()
+        #expect(Set(vgpus.compactMap(\.uuid)) == Set(planned.compactMap(\.uuid)))
+        #expect(vgpus.allSatisfy { $0.typeName == "GRID V100-4Q" && $0.parent == "0000:c1:00.0" })
+        let (gone, _) = try planner(host).planDestroy([], all: true, parent: nil, force: false)
+        #expect(try apply(gone, host, kernel).failure == nil)
+        #expect(VGPUDiscovery(host: try HostContext(root: host.path)).instances().isEmpty)
+        #expect(try TypesReport.make(host: try HostContext(root: host.path), parent: "0000:c1:00.0", availableOnly: false)
+                    .types.first { $0.id == "nvidia-107" }?.availableInstances == 4)
+    }
+
+    @Test func overAskAndBadInputChangeNothing() throws {
+        let (host, _) = try vgpuHost("vgpu-mdev")
+        let p = try planner(host)
+        #expect { try p.planCreate(type: "nvidia-109", parent: nil, count: 2, uuid: nil) } throws: {
+            ($0 as? GPUPrepError)?.code == .refused && ($0 as? GPUPrepError)?.message.contains("only 1 more") == true
+        }
+        #expect { try p.planCreate(type: "GRID Z-1Q", parent: nil, count: 1, uuid: nil) } throws: { ($0 as? GPUPrepError)?.code == .unknownType }
+        #expect { try p.planCreate(type: "nvidia-256", parent: "0000:c1:00.0", count: 1, uuid: nil) } throws: {
+            ($0 as? GPUPrepError)?.message.contains("offered by 0000:41:00.0") == true
+        }
+        #expect { try p.planCreate(type: "nvidia-256", parent: nil, count: 2, uuid: UUID()) } throws: { ($0 as? GPUPrepError)?.code == .usage }
+        #expect { try p.planCreate(type: "nvidia-256", parent: nil, count: 0, uuid: nil) } throws: { ($0 as? GPUPrepError)?.code == .usage }
+        #expect { try p.planDestroy(["0000:99:00.0"], all: false, parent: nil, force: false) } throws: { ($0 as? GPUPrepError)?.code == .unknownDevice }
+        #expect { try p.planDestroy(["nonsense"], all: false, parent: nil, force: false) } throws: { ($0 as? GPUPrepError)?.code == .usage }
+    }
+
+    /// Instance 3 of 4 fails at the kernel (EINVAL on create): the two made are destroyed.
+    @Test func aFailurePartWayDestroysWhatWasMade() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        let (plan, _) = try planner(host).planCreate(type: "nvidia-256", parent: nil, count: 4, uuid: nil)
+        kernel.failingWrite = (3, EINVAL)
+        let outcome = try apply(plan, host, kernel)
+        #expect(outcome.failure?.code == .applyFailed)
+        #expect(outcome.rollback.filter { $0.step.action == .write }.count == 2)
+        #expect(VGPUDiscovery(host: try HostContext(root: host.path)).instances().isEmpty)
+        #expect(try TypesReport.make(host: try HostContext(root: host.path), parent: "0000:41:00.0", availableOnly: false)
+                    .types.first { $0.id == "nvidia-256" }?.availableInstances == 24)
+    }
+
+    @Test func aDeviceThatNeverAppearsIsReported() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        kernel.mdevNeverAppears = true
+        let (plan, _) = try planner(host).planCreate(type: "nvidia-256", parent: nil, count: 1, uuid: nil)
+        let outcome = try apply(plan, host, kernel)
+        #expect(outcome.failure?.message.contains("did not appear") == true)
+    }
+
+    @Test func aRemoveTheKernelRefusesIsMadeAgain() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        _ = try apply(try planner(host).planCreate(type: "nvidia-256", parent: nil, count: 2, uuid: nil).0, host, kernel)
+        let before = Set(VGPUDiscovery(host: try HostContext(root: host.path)).instances().compactMap(\.uuid))
+        let (plan, _) = try planner(host).planDestroy([], all: true, parent: nil, force: false)
+        kernel.failingWrite = (kernel.writes.count + 2, EBUSY)     // the second remove is refused
+        let outcome = try apply(plan, host, kernel)
+        #expect(outcome.failure?.code == .applyFailed)
+        #expect(Set(VGPUDiscovery(host: try HostContext(root: host.path)).instances().compactMap(\.uuid)) == before)
+    }
+
+    @Test func nvidiaVFIOCreatePlacesOnTheEmptiestGPUAndDestroys() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        let (plan, planned) = try planner(host).planCreate(type: "NVIDIA L40S-24Q", parent: nil, count: 2, uuid: nil)
+        #expect(planned.map { $0.address?.description } == ["0000:26:00.4", "0000:26:00.6"])
+        #expect(try apply(plan, host, kernel).failure == nil)
+        let vgpus = VGPUDiscovery(host: try HostContext(root: host.path)).instances()
+        #expect(vgpus.map { $0.address?.description } == ["0000:26:00.4", "0000:26:00.5", "0000:26:00.6"])
+        let (gone, _) = try planner(host).planDestroy(["26:00.4"], all: false, parent: nil, force: false)
+        #expect(try apply(gone, host, kernel).failure == nil)
+        #expect(VGPUDiscovery(host: try HostContext(root: host.path)).currentType(PCIAddress("26:00.4")!) == 0)
+        #expect { try self.planner(host).planCreate(type: "nvidia-1155", parent: nil, count: 1, uuid: UUID()) } throws: {
+            ($0 as? GPUPrepError)?.message.contains("no UUID") == true
+        }
+    }
+}
