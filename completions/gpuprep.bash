@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|help)
+    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov help' -- "${cur}"))
         ;;
     esac
 }
@@ -385,7 +385,7 @@ _gpuprep_vgpus() {
 
 _gpuprep_create() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --version -h --help)
+    non_repeating_flags=(--json --no-color --persist --dry-run --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --type --parent --count --uuid)
     __gpuprep_offer_flags_options 0
@@ -418,7 +418,7 @@ _gpuprep_create() {
 
 _gpuprep_destroy() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --all --force --dry-run --version -h --help)
+    non_repeating_flags=(--json --no-color --all --force --persist --dry-run --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --parent)
     __gpuprep_offer_flags_options -1
@@ -435,6 +435,88 @@ _gpuprep_destroy() {
         ;;
     '--parent')
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion destroy -- --parent "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_sriov() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __gpuprep_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    enable|disable)
+        # Offer subcommand argument completions
+        "_gpuprep_sriov_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'enable disable' -- "${cur}"))
+        ;;
+    esac
+}
+
+_gpuprep_sriov_enable() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --persist --dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --count)
+    __gpuprep_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--count')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion sriov enable -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_sriov_disable() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --force --persist --dry-run --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids)
+    __gpuprep_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion sriov disable -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac

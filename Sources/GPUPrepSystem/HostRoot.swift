@@ -85,6 +85,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let persistUdevRules = HostPath(unchecked: "/etc/udev/rules.d/61-gpuprep-vfio.rules")
     public static let persistModulesLoad = HostPath(unchecked: "/etc/modules-load.d/gpuprep-vfio.conf")
     public static let persistModprobe = HostPath(unchecked: "/etc/modprobe.d/gpuprep-vfio.conf")
+    /// nvidia-vfio vGPUs and SR-IOV counts to restore at boot (see VGPUPersistence).
+    public static let persistVGPURules = HostPath(unchecked: "/etc/udev/rules.d/62-gpuprep-vgpu.rules")
     public static let procOSRelease = HostPath(unchecked: "/proc/sys/kernel/osrelease")
     public static let libModules = HostPath(unchecked: "/lib/modules")
     /// modprobe's configuration directories, in the order modprobe(8) reads them.

@@ -31,6 +31,9 @@ struct Create: ParsableCommand {
     @Option(help: ArgumentHelp("The mdev's UUID (one vGPU; a new random one otherwise).", valueName: "uuid"))
     var uuid: String?
 
+    @Flag(help: ArgumentHelp("Also bring them back at boot: mdevctl definitions (/etc/mdevctl.d), or udev rules for nvidia-vfio VFs."))
+    var persist = false
+
     @Flag(help: "Print every write in order and change nothing.")
     var dryRun = false
 
@@ -43,7 +46,8 @@ struct Create: ParsableCommand {
                 }
                 wanted = parsed
             }
-            let (plan, vgpus) = try VGPUPlanner(host: host).planCreate(type: type, parent: try normalizeParent(parent), count: count, uuid: wanted)
+            let (plan, vgpus) = try VGPUPlanner(host: host).planCreate(type: type, parent: try normalizeParent(parent), count: count, uuid: wanted,
+                                                                  persist: persist)
             var report = ChangeReport(command: "create", dryRun: dryRun, plan: plan, outcome: nil)
             report.vgpus = vgpus
             return report
@@ -74,12 +78,16 @@ struct Destroy: ParsableCommand {
     @Flag(help: "Destroy even a vGPU a VM is using.")
     var force = false
 
+    @Flag(help: "Also remove their definitions for boot (mdevctl, udev rules).")
+    var persist = false
+
     @Flag(help: "Print every write in order and change nothing.")
     var dryRun = false
 
     func run() throws {
         try applyChange(global, command: "destroy", dryRun: dryRun) { (host) throws(GPUPrepError) in
-            let (plan, targets) = try VGPUPlanner(host: host).planDestroy(vgpus, all: all, parent: try normalizeParent(parent), force: force)
+            let (plan, targets) = try VGPUPlanner(host: host).planDestroy(vgpus, all: all, parent: try normalizeParent(parent), force: force,
+                                                                      persist: persist)
             var report = ChangeReport(command: "destroy", dryRun: dryRun, plan: plan, outcome: nil)
             report.vgpus = targets
             return report

@@ -43,6 +43,17 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
                 try createMdev(parent: parts[3], type: parts[5], uuid: text, path: path)
             } else if parts.count == 6, parts[1] == "bus", parts[2] == "mdev", parts[5] == "remove" {
                 try removeMdev(parts[4], path: path)
+            } else if parts.last == "sriov_numvfs" {
+                // The kernel takes a new count only from 0, and makes (or removes) the VFs' links.
+                let pf = parts[parts.count - 2]
+                let current = Int(((try? String(contentsOf: host.root.appendingPathComponent(host.devicePath(pf) + "/sriov_numvfs"), encoding: .utf8)) ?? "0")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                guard let wanted = Int(text), current == 0 || wanted == 0 else { throw SystemError.io(path: path.string, errno: EBUSY) }
+                try host.setAttribute(pf, "sriov_numvfs", text)
+                for index in 0..<max(current, wanted) {
+                    let link = host.devicePath(pf) + "/virtfn\(index)"
+                    if index < wanted { try host.mkdir(link) } else { try? FileManager.default.removeItem(at: host.root.appendingPathComponent(link)) }
+                }
             } else if parts.last == "current_vgpu_type" {
                 guard host.exists(String(path.string.dropFirst())) else { throw SystemError.io(path: path.string, errno: ENOENT) }
                 try host.write(String(path.string.dropFirst()), text)

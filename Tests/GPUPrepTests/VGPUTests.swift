@@ -132,3 +132,76 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
         }
     }
 }
+
+@Suite struct SRIOVTests {
+    @Test func enableVerifiesAndDisableGuardsVGPUs() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        let planner = SRIOVPlanner(host: try HostContext(root: host.path))
+        let a1 = PCIAddress("a1:00.0")!
+        let enable = try planner.planEnable(a1, count: 8)
+        #expect(enable.actions.map(\.shell) == ["echo 8 > /sys/bus/pci/devices/0000:a1:00.0/sriov_numvfs",
+                                                 "check /sys/bus/pci/devices/0000:a1:00.0/sriov_numvfs reads 8",
+                                                 "check /sys/bus/pci/devices/0000:a1:00.0/virtfn7 exists"])
+        #expect(try apply(enable, host, kernel).failure == nil)
+        #expect(try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(a1, count: 8).isEmpty)
+        // A different count goes through 0, as the kernel requires.
+        let more = try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(a1, count: nil)
+        #expect(more.actions.filter { $0.action == .write }.map(\.value) == ["0", "32"])
+        #expect(try apply(more, host, kernel).failure == nil)
+        #expect(throws: GPUPrepError.self) { try planner.planEnable(a1, count: 33) }
+        // 26:00.0's VF 26:00.5 runs a vGPU: disabling is refused, unless forced.
+        #expect { try planner.planDisable(PCIAddress("26:00.0")!, force: false) } throws: {
+            ($0 as? GPUPrepError)?.message.contains("0000:26:00.5") == true
+        }
+        #expect(try planner.planDisable(PCIAddress("26:00.0")!, force: true).warnings.count == 1)
+        #expect { try planner.planEnable(PCIAddress("25:01.0")!, count: nil) } throws: { ($0 as? GPUPrepError)?.message.contains("not SR-IOV capable") == true }
+    }
+
+    @Test func aRefusedEnableIsReported() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        kernel.failingWrite = (1, EINVAL)
+        let outcome = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 4), host, kernel)
+        #expect(outcome.failure?.code == .applyFailed && outcome.failure?.message.contains("Invalid argument") == true)
+    }
+}
+
+@Suite struct VGPUPersistTests {
+    func read(_ host: FakeHost, _ path: String) -> String? {
+        try? String(contentsOf: host.root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func mdevctlDefinitionsComeAndGo() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        let uuid = UUID(uuidString: "8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d")!
+        let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-256", parent: nil, count: 1, uuid: uuid, persist: true)
+        #expect(try apply(plan, host, kernel).failure == nil)
+        let definition = try #require(read(host, "etc/mdevctl.d/0000:41:00.0/8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d"))
+        let json = try JSONSerialization.jsonObject(with: Data(definition.utf8)) as? [String: Any]
+        #expect(json?["mdev_type"] as? String == "nvidia-256" && json?["start"] as? String == "auto" && (json?["attrs"] as? [Any])?.isEmpty == true)
+        // The same UUID again, persisted: nothing to do at all.
+        #expect(try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-256", parent: nil, count: 1, uuid: uuid, persist: true).0.isEmpty)
+        let (gone, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy([uuid.uuidString], all: false, parent: nil, force: false, persist: true)
+        #expect(try apply(gone, host, kernel).failure == nil)
+        #expect(read(host, "etc/mdevctl.d/0000:41:00.0/8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d") == nil)
+    }
+
+    @Test func nvidiaVFIOAndSRIOVRules() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        _ = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 4, persist: true), host, kernel)
+        let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-1155", parent: "0000:26:00.4", count: 1, uuid: nil, persist: true)
+        #expect(try apply(plan, host, kernel).failure == nil)
+        let rules = try #require(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules"))
+        #expect(rules.contains("ACTION==\"bind\", SUBSYSTEM==\"pci\", KERNEL==\"0000:26:00.4\", DRIVER==\"nvidia\", ATTR{nvidia/current_vgpu_type}=\"1155\"\n"))
+        #expect(rules.contains("KERNEL==\"0000:a1:00.0\", DRIVER==\"nvidia\", ATTR{sriov_numvfs}=\"4\"\n"))
+        let (gone, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy(["26:00.4"], all: false, parent: nil, force: false, persist: true)
+        #expect(try apply(gone, host, kernel).failure == nil)
+        _ = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planDisable(PCIAddress("a1:00.0")!, force: false, persist: true), host, kernel)
+        #expect(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules") == nil)
+    }
+
+    @Test(arguments: ["", "KERNEL==\"../x\", ATTR{sriov_numvfs}=\"4\"", "KERNEL==\"0000:01:00.0\", ATTR{../../x}=\"1\"",
+                      "KERNEL==\"0000:01:00.0\", ATTR{sriov_numvfs}=\"4; rm -rf /\""])
+    func hostileRulesAreIgnored(text: String) {
+        #expect(VGPUPersistence.parseRules(text).isEmpty)
+    }
+}

@@ -6,7 +6,11 @@ public enum ChangeText {
         var out = ""
         for warning in report.plan.warnings { out += style.paint("warning: ", .warn) + warning + "\n" }
         if report.plan.isEmpty {
-            return out + "Nothing to do: every device named is already \(report.command == "bind" ? "on its VFIO driver" : "with the host").\n"
+            switch report.command {
+            case "bind": return out + "Nothing to do: every device named is already on its VFIO driver.\n"
+            case "unbind": return out + "Nothing to do: every device named is already with the host.\n"
+            default: return out + "Nothing to do: it is already so.\n"
+            }
         }
         if report.dryRun {
             out += "Plan (dry run: nothing is written):\n"
@@ -34,6 +38,9 @@ public enum ChangeText {
         }
         for device in outcome.devices {
             out += "\(device.address)  \(device.from ?? "no driver") -> \(style.paint(device.to ?? "no driver", .good))\n"
+        }
+        if outcome.devices.isEmpty {
+            return out + "Done: \(outcome.records.filter { $0.step.action == .write }.count) writes, each checked.\n"
         }
         let verb = report.command == "bind" ? "bound" : "returned to the host"
         out += "\(outcome.devices.count) device\(outcome.devices.count == 1 ? "" : "s") \(verb), each checked through its driver link.\n"

@@ -17,7 +17,8 @@ public struct VGPUPlanner {
     /// Placement without --parent: each instance goes to the parent with the most room left (so
     /// mdev instances spread across GPUs); for nvidia-vfio, to a free VF of the GPU with the most
     /// free VFs offering the type.
-    public func planCreate(type wanted: String, parent: String?, count: Int, uuid: UUID?) throws(GPUPrepError) -> (ChangePlan, [VGPUInstance]) {
+    public func planCreate(type wanted: String, parent: String?, count: Int, uuid: UUID?,
+                           persist: Bool = false) throws(GPUPrepError) -> (ChangePlan, [VGPUInstance]) {
         guard count >= 1 else { throw GPUPrepError(.usage, "--count must be 1 or more") }
         if uuid != nil && count != 1 { throw GPUPrepError(.usage, "--uuid names one vGPU: use it without --count") }
         let all = discovery.types()
@@ -36,7 +37,11 @@ public struct VGPUPlanner {
 
         // An existing mdev with this UUID: the same one is already there (nothing to do), else a clash.
         if let uuid, let existing = discovery.instances().first(where: { $0.uuid == uuid }) {
-            if offers.contains(where: { $0.parent == existing.parent && $0.id == existing.type }) { return (ChangePlan(), [existing]) }
+            if offers.contains(where: { $0.parent == existing.parent && $0.id == existing.type }) {
+                var plan = ChangePlan()
+                if persist { plan.fileChanges = VGPUPersistence.steps(for: [existing], created: true, host: host) }
+                return (plan, [existing])
+            }
             throw GPUPrepError(.refused, "UUID \(uuid.uuidString.lowercased()) is in use by a \(existing.type) vGPU on \(existing.parent)")
         }
 
@@ -67,6 +72,7 @@ public struct VGPUPlanner {
             plan.actions += steps
             planned.append(instance)
         }
+        if persist { plan.fileChanges = VGPUPersistence.steps(for: planned, created: true, host: host) }
         return (plan, planned)
     }
 
@@ -98,7 +104,8 @@ public struct VGPUPlanner {
 
     /// Destroys the named vGPUs (UUIDs or VF addresses), or all (of one parent). A vGPU a VM holds
     /// (its /dev/vfio/N open) is refused unless forced. Each removal's undo makes it again.
-    public func planDestroy(_ names: [String], all: Bool, parent: String?, force: Bool) throws(GPUPrepError) -> (ChangePlan, [VGPUInstance]) {
+    public func planDestroy(_ names: [String], all: Bool, parent: String?, force: Bool,
+                            persist: Bool = false) throws(GPUPrepError) -> (ChangePlan, [VGPUInstance]) {
         let existing = discovery.instances()
         var targets: [VGPUInstance] = []
         if all {
@@ -131,6 +138,7 @@ public struct VGPUPlanner {
             }
             plan.actions += destroySteps(target)
         }
+        if persist { plan.fileChanges = VGPUPersistence.steps(for: targets, created: false, host: host) }
         return (plan, targets)
     }
 

@@ -1,0 +1,63 @@
+import GPUPrepSystem
+
+/// Enabling and disabling SR-IOV VFs (what NVIDIA's `sriov-manage -e` does), planned and verified.
+public struct SRIOVPlanner {
+    public let host: HostContext
+    public init(host: HostContext) { self.host = host }
+
+    func numVFs(_ address: PCIAddress) -> Int? {
+        host.sysfs.read(HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")).flatMap { Int($0) }
+    }
+
+    func totalVFs(_ address: PCIAddress) throws(GPUPrepError) -> Int {
+        guard host.sysfs.exists(HostPath.sysBusPCIDevices.child(address.description)) else {
+            throw GPUPrepError(.unknownDevice, "no PCI function \(address) on \(host.root.display): run 'gpuprep list' to see the GPUs")
+        }
+        guard let total = host.sysfs.read(HostPath.sysBusPCIDevices.child(address.description, "sriov_totalvfs")).flatMap({ Int($0) }), total > 0 else {
+            throw GPUPrepError(.refused, "\(address) is not SR-IOV capable (no sriov_totalvfs)")
+        }
+        return total
+    }
+
+    /// Enables `count` VFs (all by default). The kernel takes a new count only from 0, so a
+    /// different count goes through 0 first.
+    public func planEnable(_ address: PCIAddress, count: Int?, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
+        let total = try totalVFs(address)
+        let wanted = count ?? total
+        guard (1...total).contains(wanted) else { throw GPUPrepError(.usage, "--count must be between 1 and \(total) for \(address)") }
+        let current = numVFs(address) ?? 0
+        var plan = ChangePlan()
+        if persist {
+            plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: String(wanted))
+        }
+        guard current != wanted else { return plan }
+        if current != 0 { plan.actions += try planDisable(address, force: false).actions }
+        let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
+        var write = Step.write(path, String(wanted), device: address)
+        write.undo = [.write(path, "0", device: address), Step(action: .verifyValue, path: path, value: "0", device: address)]
+        plan.actions += [write, Step(action: .verifyValue, path: path, value: String(wanted), device: address),
+                         Step(action: .verifyExists, path: HostPath.sysBusPCIDevices.child(address.description, "virtfn\(wanted - 1)"),
+                              value: "", device: address)]
+        return plan
+    }
+
+    /// Disables the VFs; refused while a VF carries a vGPU or a VM holds one, unless forced.
+    public func planDisable(_ address: PCIAddress, force: Bool, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
+        _ = try totalVFs(address)
+        let current = numVFs(address) ?? 0
+        var plan = ChangePlan()
+        if persist { plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: nil) }
+        guard current != 0 else { return plan }
+        let discovery = VGPUDiscovery(host: host)
+        let busy = discovery.instances().filter { $0.interface == .nvidiaVFIO && $0.parent == address.description }
+        if !busy.isEmpty {
+            let reason = "\(address)'s VFs carry \(busy.count) vGPU\(busy.count == 1 ? "" : "s") (\(busy.compactMap { $0.address?.description }.joined(separator: ", "))): destroy them first"
+            if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason + " (--force goes ahead anyway)") }
+        }
+        let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
+        var write = Step.write(path, "0", device: address)
+        write.undo = [.write(path, String(current), device: address)]
+        plan.actions += [write, Step(action: .verifyValue, path: path, value: "0", device: address)]
+        return plan
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import GPUPrepCore
+
+struct SRIOV: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sriov",
+        abstract: "Enable or disable a GPU's SR-IOV VFs (NVIDIA vGPU 17+ makes vGPUs on VFs).",
+        subcommands: [Enable.self, Disable.self]
+    )
+
+    struct Enable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable VFs (all of them unless --count), as NVIDIA's sriov-manage -e does; verified.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: addressCompletion)
+        var address: String
+
+        @Option(help: "How many VFs (default: sriov_totalvfs).")
+        var count: Int?
+
+        @Flag(help: "Also enable them at boot, when the nvidia driver binds the GPU (a udev rule).")
+        var persist = false
+
+        @Flag(help: "Print every write in order and change nothing.")
+        var dryRun = false
+
+        func run() throws {
+            try applyChange(global, command: "sriov", dryRun: dryRun) { (host) throws(GPUPrepError) in
+                guard let pf = try parseAddresses([address]).first else { throw GPUPrepError(.usage, "name the GPU") }
+                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planEnable(pf, count: count, persist: persist), outcome: nil)
+            }
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable the VFs; refused while one carries a vGPU unless --force.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: addressCompletion)
+        var address: String
+
+        @Flag(help: "Disable even when VFs carry vGPUs.")
+        var force = false
+
+        @Flag(help: "Also remove the boot-time rule that enables them.")
+        var persist = false
+
+        @Flag(help: "Print every write in order and change nothing.")
+        var dryRun = false
+
+        func run() throws {
+            try applyChange(global, command: "sriov", dryRun: dryRun) { (host) throws(GPUPrepError) in
+                guard let pf = try parseAddresses([address]).first else { throw GPUPrepError(.usage, "name the GPU") }
+                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planDisable(pf, force: force, persist: persist), outcome: nil)
+            }
+        }
+    }
+}
