@@ -28,8 +28,6 @@ public enum ACSRegisters: Sendable, Equatable {
 public struct PCIDetails: Sendable, Equatable {
     public var subsystemVendorID: UInt16?
     public var subsystemDeviceID: UInt16?
-    public var driver: String?
-    public var iommuGroup: Int?
     public var numaNode: Int?
     public var modalias: String?
     public var error: String?
@@ -84,12 +82,14 @@ public final class LibPCI {
                            classCode: UInt32(d.device_class) << 8 | UInt32(d.prog_if))
     }
 
-    /// Subsystem ids, driver, IOMMU group, NUMA node and modalias. Wraps pci_fill_info and pci_get_string_property.
+    /// Subsystem ids, NUMA node and modalias. Wraps pci_fill_info. (The driver and IOMMU group are
+    /// links that libpci resolves with realpath(), a readlink per path component; Sysfs.linkName
+    /// reads just the link.)
     public func details(_ handle: PCIDeviceHandle) -> PCIDetails {
         let device = handle.raw
         var result = PCIDetails()
         var message = [CChar](repeating: 0, count: 512)
-        let flags = PCI_FILL_SUBSYS | PCI_FILL_DRIVER | PCI_FILL_IOMMU_GROUP | PCI_FILL_NUMA_NODE | PCI_FILL_MODULE_ALIAS
+        let flags = PCI_FILL_SUBSYS | PCI_FILL_NUMA_NODE | PCI_FILL_MODULE_ALIAS
         guard gp_pci_fill(device, UInt32(flags), &message, message.count) == 0 else {
             result.error = cText(message)
             return result
@@ -100,8 +100,6 @@ public final class LibPCI {
             result.subsystemVendorID = d.subsys_vendor_id
             result.subsystemDeviceID = d.subsys_id
         }
-        if let driver = gp_pci_property(device, UInt32(PCI_FILL_DRIVER)) { result.driver = String(cString: driver) }
-        if let group = gp_pci_property(device, UInt32(PCI_FILL_IOMMU_GROUP)) { result.iommuGroup = Int(String(cString: group)) }
         if known & UInt32(PCI_FILL_NUMA_NODE) != 0 && d.numa_node >= 0 { result.numaNode = Int(d.numa_node) }
         // libpci keeps the newline that ends the sysfs file; an alias ending in `i00` would not match it.
         if let alias = d.module_alias {

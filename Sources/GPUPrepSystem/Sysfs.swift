@@ -14,18 +14,26 @@ public struct Sysfs: Sendable {
         let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > 1 << 20 { break }   // attributes are small; never slurp a huge file
+        // One read fills almost every attribute; the temporary buffer lives on the stack.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> String? in
+            var bytes: [UInt8] = []
+            while true {
+                let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
+                if n < 0 { return nil }
+                if n == 0 { break }
+                if bytes.isEmpty && n < chunk.count {
+                    // The common case: the whole attribute in one read.
+                    var end = n
+                    while end > 0, chunk[end - 1] == 0x0a || chunk[end - 1] == 0x20 || chunk[end - 1] == 0x09 || chunk[end - 1] == 0x0d { end -= 1 }
+                    return String(decoding: UnsafeBufferPointer(rebasing: chunk[0..<end]), as: UTF8.self)
+                }
+                bytes.append(contentsOf: chunk[0..<n])
+                if bytes.count > 1 << 20 { break }   // attributes are small; never slurp a huge file
+            }
+            var text = String(decoding: bytes, as: UTF8.self)
+            while let last = text.last, last.isWhitespace { text.removeLast() }
+            return text
         }
-        var text = String(decoding: bytes, as: UTF8.self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return text
     }
 
     /// Whether anything (file, directory, link target) exists at the path.
@@ -50,13 +58,17 @@ public struct Sysfs: Sendable {
     /// only the name is used, so a link can never lead outside the root.
     public func linkName(_ path: HostPath) -> String? {
         let full = root.path(path)
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(full, &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
+        let target = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { buffer -> String? in
+            let n = buffer.withMemoryRebound(to: CChar.self) { readlink(full, $0.baseAddress!, $0.count) }
+            guard n > 0 else { return nil }
+            // Only the last component matters.
+            var start = n
+            while start > 0, buffer[start - 1] != UInt8(ascii: "/") { start -= 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<n]), as: UTF8.self)
+        }
+        guard let name = target, HostPath.isPlainName(name) else { return nil }
         guard access(full, F_OK) == 0 else { return nil }   // dangling
-        let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let name = target.split(separator: "/").last.map(String.init)
-        return name.flatMap { HostPath.isPlainName($0) ? $0 : nil }
+        return name
     }
 
     /// A link's target as written, without following it (for `/proc/PID/fd/N`, whose targets

@@ -26,8 +26,13 @@ public struct PCIDiscovery {
     public func functions(_ scope: DiscoveryScope, headerTypes: Bool = false) throws(GPUPrepError) -> [PCIFunction] {
         let pci = try host.pci()
         var records: [(address: PCIAddress, device: PCIDeviceHandle, identity: PCIIdentity?)] = []
+        let nvidiaOnly: Bool
+        if case .nvidia = scope { nvidiaOnly = true } else { nvidiaOnly = false }
         for device in pci.functions {
             guard let address = PCIAddress(device.address) else { continue }
+            // For the NVIDIA view one attribute tells a function out: the vendor. Only NVIDIA's
+            // functions are read further (a host's thousands of NIC VFs cost one read each).
+            if nvidiaOnly, host.sysfs.read(HostPath.sysBusPCIDevices.child(device.address, "vendor")) != "0x10de" { continue }
             records.append((address, device, pci.identity(device)))
         }
         records.sort { $0.address < $1.address }
@@ -132,8 +137,8 @@ public struct PCIDiscovery {
             function.subsystemName = pci.subsystemName(vendor: identity.vendorID, device: identity.deviceID,
                                                        subvendor: subvendor, subdevice: subdevice)
         }
-        function.driver = details.driver
-        function.iommuGroup = details.iommuGroup
+        function.driver = sysfs.linkName(dir.child("driver"))
+        function.iommuGroup = sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }
         function.numaNode = details.numaNode
         function.modalias = details.modalias
         if let modalias = details.modalias, let kmod = host.kmod() {
