@@ -9,20 +9,7 @@ public struct AtomicFile: Sendable {
     public init(root: HostRoot) { self.root = root }
 
     /// The whole content, or nil when the file does not exist or cannot be read.
-    public func read(_ path: HostPath) -> String? {
-        let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    public func read(_ path: HostPath) -> String? { Sysfs(root: root).readWhole(path) }
 
     public func write(_ path: HostPath, _ content: String) throws(SystemError) {
         let full = root.path(path)

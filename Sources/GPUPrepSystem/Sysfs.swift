@@ -36,6 +36,22 @@ public struct Sysfs: Sendable {
         }
     }
 
+    /// A file's whole content, untrimmed (configuration files, not attributes).
+    public func readWhole(_ path: HostPath) -> String? {
+        let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk -> String? in
+            var bytes: [UInt8] = []
+            while true {
+                let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
+                if n < 0 { return nil }
+                if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+                bytes.append(contentsOf: chunk[0..<n])
+            }
+        }
+    }
+
     /// Whether anything (file, directory, link target) exists at the path.
     public func exists(_ path: HostPath) -> Bool {
         access(root.path(path), F_OK) == 0
