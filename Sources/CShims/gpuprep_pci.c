@@ -134,8 +134,3 @@ const char *gp_pci_class_name(struct pci_access *a, char *buf, int size, unsigne
 {
     return lookup(a, buf, size, PCI_LOOKUP_CLASS, class_code, 0, 0, 0);
 }
-
-const char *gp_pci_property(struct pci_dev *d, unsigned int prop)
-{
-    return pci_get_string_property(d, prop);
-}

@@ -28,7 +28,4 @@ const char *gp_pci_device_name(struct pci_access *a, char *buf, int size, unsign
 const char *gp_pci_subsystem_name(struct pci_access *a, char *buf, int size, unsigned int vendor, unsigned int device,
                                   unsigned int subvendor, unsigned int subdevice);
 const char *gp_pci_class_name(struct pci_access *a, char *buf, int size, unsigned int class_code);
-
-/* Accessors for fields Swift cannot reach through the C struct easily. */
-const char *gp_pci_property(struct pci_dev *d, unsigned int prop);
 #endif

@@ -7,8 +7,6 @@ public struct ShellAssignment: Sendable, Equatable {
     public var name: String
     /// The value after quote removal and expansion.
     public var value: String
-    /// The line it was on (0-based) and the text of that line.
-    public var line: Int
     /// How the value ended: its last quoted segment's quote, to append inside it when editing.
     public var closingQuote: Character?
     /// Where the value's raw text ends, as a UTF-8 offset into the parsed text (for editing in place).
@@ -21,7 +19,7 @@ public enum ShellAssignments {
         var env = environment
         var result: [ShellAssignment] = []
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, rawLine) in lines.enumerated() {
+        for rawLine in lines {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             var rest = line.drop { $0 == " " || $0 == "\t" }
@@ -31,7 +29,7 @@ public enum ShellAssignments {
             let name = String(rest[rest.startIndex..<equals])
             guard let (value, quote, end) = word(line, from: line.index(after: equals), env: env) else { continue }
             env[name] = value
-            result.append(ShellAssignment(name: name, value: value, line: index, closingQuote: quote,
+            result.append(ShellAssignment(name: name, value: value, closingQuote: quote,
                                           valueEndOffset: text.utf8.distance(from: text.startIndex, to: end)))
         }
         return result
