@@ -115,11 +115,11 @@ public final class Kmod {
             defer { kmod_module_unref(module) }
             if kmod_module_get_path(module) != nil { return .module }
         }
-        let normalized = name.replacingOccurrences(of: "-", with: "_")
+        let normalized = name.replacing("-", with: "_")
         let builtin = Sysfs(root: root).read(directoryPath.child("modules.builtin")) ?? ""
         for line in builtin.split(separator: "\n") {
             let file = line.split(separator: "/").last.map(String.init) ?? ""
-            if file.replacingOccurrences(of: "-", with: "_") == normalized + ".ko" { return .builtin }
+            if file.replacing("-", with: "_") == normalized + ".ko" { return .builtin }
         }
         return .missing
     }

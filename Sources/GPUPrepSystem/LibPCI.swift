@@ -1,6 +1,6 @@
 import CPCI
 import CShims
-import Foundation
+import FoundationEssentials
 
 /// The identity of a PCI function as the kernel reports it (sysfs `vendor`, `device`, `class`, ...).
 public struct PCIIdentity: Sendable, Equatable {
@@ -103,7 +103,7 @@ public final class LibPCI {
         if known & UInt32(PCI_FILL_NUMA_NODE) != 0 && d.numa_node >= 0 { result.numaNode = Int(d.numa_node) }
         // libpci keeps the newline that ends the sysfs file; an alias ending in `i00` would not match it.
         if let alias = d.module_alias {
-            result.modalias = String(cString: alias).trimmingCharacters(in: .whitespacesAndNewlines)
+            result.modalias = String(cString: alias).trimmed()
         }
         return result
     }

@@ -3,6 +3,7 @@ import GPUPrepCore
 
 struct Bind: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bind",
         abstract: "Move devices to vfio-pci (or a VFIO variant driver), safely and verified.",
         discussion: """
         For each device (and the other functions of a GPU's card): write the driver to \
@@ -34,6 +35,7 @@ struct Bind: ParsableCommand {
 
 struct Unbind: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "unbind",
         abstract: "Return devices from vfio-pci to their host drivers, verified.",
         discussion: """
         For each device (and the other functions of a GPU's card): clear driver_override, \

@@ -3,6 +3,7 @@ import GPUPrepCore
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Say whether this host is ready for GPU passthrough and vGPU, and what to do.",
         discussion: """
         Each finding is pass, warn, fail or skip, with one line of why and, unless it passes, \

@@ -3,6 +3,7 @@ import GPUPrepCore
 
 struct Conflicts: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "conflicts",
         abstract: "Say what stops each NVIDIA GPU (or the given devices) from being assigned to a VM.",
         discussion: """
         Blockers: another endpoint of the IOMMU group on a host driver, a function of the same \

@@ -1,9 +1,10 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import GPUPrepCore
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Create vGPUs of a type: mdev instances, or NVIDIA vGPU 17+ types on SR-IOV VFs.",
         discussion: """
         TYPE is an id (nvidia-222, mtty-2) or a name (GRID T4-1B). Everything is checked before \
@@ -57,6 +58,7 @@ struct Create: ParsableCommand {
 
 struct Destroy: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "destroy",
         abstract: "Destroy vGPUs: mdev UUIDs, or VFs carrying an nvidia-vfio vGPU.",
         discussion: """
         Refuses a vGPU a VM is using (its /dev/vfio/N held open by a process, named) unless \

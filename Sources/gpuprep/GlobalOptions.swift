@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import GPUPrepCore
 import GPUPrepSystem
 
@@ -50,7 +50,7 @@ struct GlobalOptions: ParsableArguments {
     func runReporting(_ body: () throws(GPUPrepError) -> (output: String, status: Int32, error: GPUPrepError?)) throws {
         do {
             let (output, status, failure) = try body()
-            FileHandle.standardOutput.write(Data(output.utf8))
+            Terminal.writeOutput(output)
             if let failure { throw failure }
             if status != ExitStatus.success { throw ExitCode(status) }
         } catch let error as GPUPrepError {

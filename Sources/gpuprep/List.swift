@@ -3,6 +3,7 @@ import GPUPrepCore
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List NVIDIA GPUs, their VFs, companion functions and NVSwitches.",
         discussion: """
         Per function: name (from pci.ids, as lspci -nn shows it), driver, driver_override, \

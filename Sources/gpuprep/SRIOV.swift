@@ -10,6 +10,7 @@ struct SRIOV: ParsableCommand {
 
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enable",
             abstract: "Enable VFs (all of them unless --count), as NVIDIA's sriov-manage -e does; verified.")
 
         @OptionGroup var global: GlobalOptions
@@ -36,6 +37,7 @@ struct SRIOV: ParsableCommand {
 
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "disable",
             abstract: "Disable the VFs; refused while one carries a vGPU unless --force.")
 
         @OptionGroup var global: GlobalOptions

@@ -3,6 +3,7 @@ import GPUPrepCore
 
 struct Types: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "types",
         abstract: "List the vGPU types every parent offers, over mdev and NVIDIA's per-VF interface.",
         discussion: """
         Type ids are nvidia-N for NVIDIA on both interfaces (N is NVIDIA's type id), the kernel's \

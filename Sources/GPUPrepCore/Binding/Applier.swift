@@ -161,7 +161,7 @@ public struct Applier {
             guard let path = step.path else { return "a write without a path" }
             // An empty value clears an attribute; the kernel wants a newline for that.
             do { try writer.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
-                return "writing '\(step.value)' to \(path) failed: \(error.message.components(separatedBy: ": ").last ?? error.message)"
+                return "writing '\(step.value)' to \(path) failed: \(error.message.split(separator: ": ", omittingEmptySubsequences: false).last.map(String.init) ?? error.message)"
             }
             return nil
         case .verify:
@@ -173,7 +173,7 @@ public struct Applier {
         case .writeFile, .removeFile:
             guard let path = step.path else { return "a file change without a path" }
             do { try writer.replaceFile(path, step.action == .writeFile ? step.value : nil) } catch {
-                return "\(step.action == .writeFile ? "writing" : "removing") \(path) failed: \(error.message.components(separatedBy: ": ").last ?? error.message)"
+                return "\(step.action == .writeFile ? "writing" : "removing") \(path) failed: \(error.message.split(separator: ": ", omittingEmptySubsequences: false).last.map(String.init) ?? error.message)"
             }
             return nil
         }

@@ -144,7 +144,7 @@ public struct BindPlanner {
         if f.driver == "nvidia",
            let info = sysfs.read(HostPath.proc.child("driver", "nvidia", "gpus", f.address.description, "information")),
            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("Device Minor:") }),
-           let minor = Int(line.dropFirst("Device Minor:".count).trimmingCharacters(in: .whitespaces)) {
+           let minor = Int(line.dropFirst("Device Minor:".count).trimmed()) {
             nodes.append(HostPath.dev.child("nvidia\(minor)").string)
         }
         if let driver = f.driver, VFIORule.isVFIODriver(driver), let group = f.iommuGroup {

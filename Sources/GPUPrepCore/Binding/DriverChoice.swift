@@ -39,7 +39,7 @@ enum DriverResolver {
     static func module(for choice: DriverChoice, function: PCIFunction, modalias: String?, kmod: Kmod?) -> String {
         switch choice {
         case .vfioPCI: return "vfio_pci"
-        case let .named(name): return name.replacingOccurrences(of: "-", with: "_")
+        case let .named(name): return name.replacing("-", with: "_")
         case .auto:
             guard let modalias, modalias.hasPrefix("pci:"), let kmod else { return "vfio_pci" }
             return kmod.mostSpecificModule(matching: "vfio_pci:" + modalias.dropFirst(4)) ?? "vfio_pci"
@@ -55,7 +55,7 @@ enum DriverResolver {
            let pci = entries.first(where: { $0.hasPrefix("pci:") }) {
             return ResolvedDriver(module: module, driver: String(pci.dropFirst(4)), loaded: true)
         }
-        let guess = module.replacingOccurrences(of: "_", with: "-")
+        let guess = module.replacing("_", with: "-")
         let loaded = sysfs.exists(HostPath.sysBusPCIDrivers.child(guess)) || sysfs.exists(HostPath.sysBusPCIDrivers.child(module))
         let driver = sysfs.exists(HostPath.sysBusPCIDrivers.child(module)) ? module : guess
         return ResolvedDriver(module: module, driver: driver, loaded: loaded)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GPUPrepSystem
 
 /// The boot loader that configures this host's kernel command line, and what it has configured.
@@ -103,7 +103,7 @@ public struct BootLoader: Sendable {
             var options = ""
             var linux = ""
             for line in text.split(separator: "\n") {
-                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                let trimmed = line.trimmed()
                 if trimmed.hasPrefix("options ") { options = String(trimmed.dropFirst("options ".count)) }
                 if trimmed.hasPrefix("linux ") { linux = String(trimmed.dropFirst("linux ".count)) }
             }
@@ -115,8 +115,10 @@ public struct BootLoader: Sendable {
 
     /// kernelstub's configuration is JSON: {"user": {"kernel_options": [...]}}.
     static func kernelstubOptions(_ json: String) -> [String] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let user = object["user"] as? [String: Any], let options = user["kernel_options"] as? [String] else { return [] }
-        return options
+        struct Configuration: Decodable {
+            struct User: Decodable { let kernel_options: [String] }
+            let user: User
+        }
+        return (try? JSONDecoder().decode(Configuration.self, from: Data(json.utf8)))?.user.kernel_options ?? []
     }
 }

@@ -28,7 +28,7 @@ public struct BootLoaderFix: Sendable {
             return fix
         case .kernelCmdline, .proxmox:
             let old = files.read(loader.file) ?? ""
-            let line = old.trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = old.trimmed()
             fix.add(loader.file, old: old, new: (line.isEmpty ? joined : line + " " + joined) + "\n")
             fix.next = loader.regenerate
         case .grub, .grubBLS:

@@ -23,7 +23,7 @@ public struct KernelCommandLine: Sendable, Equatable {
         self.parameters = parameters
     }
 
-    static func normalized(_ name: some StringProtocol) -> String { name.replacingOccurrences(of: "-", with: "_") }
+    static func normalized(_ name: some StringProtocol) -> String { String(name).replacing("-", with: "_") }
 
     /// The value of the last `name=value` (or "" for a bare `name`), nil when absent.
     public func value(_ name: String) -> String? {

@@ -17,7 +17,7 @@ public struct HostSnapshot {
         var flags: Set<String>?
         if let cpuinfo = sysfs.read(.procCPUInfo) {
             for line in cpuinfo.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmed() }
                 guard parts.count == 2 else { continue }
                 if parts[0] == "vendor_id" && vendor == nil {
                     vendor = parts[1] == "GenuineIntel" ? .intel : parts[1] == "AuthenticAMD" ? .amd : .other

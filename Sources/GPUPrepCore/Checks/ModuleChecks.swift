@@ -12,7 +12,7 @@ enum ModuleChecks {
     }
 
     static func loaded(_ s: HostSnapshot, _ name: String) -> Bool {
-        s.host.sysfs.exists(HostPath.sysModule.child(name.replacingOccurrences(of: "-", with: "_")))
+        s.host.sysfs.exists(HostPath.sysModule.child(name.replacing("-", with: "_")))
     }
 
     static func vfio(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {

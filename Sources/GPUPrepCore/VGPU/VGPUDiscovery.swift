@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GPUPrepSystem
 
 /// Reads vGPU types and instances from both kernel interfaces.
@@ -44,7 +44,7 @@ public struct VGPUDiscovery {
     public func creatable(_ vf: PCIAddress) -> [(id: Int, name: String)] {
         let text = sysfs.read(HostPath.sysBusPCIDevices.child(vf.description, "nvidia", "creatable_vgpu_types")) ?? ""
         return text.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmed() }
             guard parts.count == 2, let id = Int(parts[0]) else { return nil }   // the header's "ID" is no number
             return (id, parts[1])
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A vGPU type one parent offers.
 public struct VGPUType: Sendable, Equatable {
@@ -20,7 +20,7 @@ public struct VGPUType: Sendable, Equatable {
         guard let description else { return [:] }
         var result: [String: String] = [:]
         for part in description.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmed() }
             if pair.count == 2, !pair[0].isEmpty, !pair[0].contains(" ") { result[pair[0]] = pair[1] }
         }
         return result

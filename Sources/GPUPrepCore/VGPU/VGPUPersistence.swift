@@ -28,7 +28,7 @@ public enum VGPUPersistence {
         var rules: [String: [String: String]] = [:]
         for line in (text ?? "").split(separator: "\n") where !line.hasPrefix("#") {
             guard let kernel = field(line, "KERNEL==\""), PCIAddress(kernel) != nil,
-                  let open = line.range(of: "ATTR{"), let close = line[open.upperBound...].firstIndex(of: "}") else { continue }
+                  let open = line.firstRange(of: "ATTR{"), let close = line[open.upperBound...].firstIndex(of: "}") else { continue }
             let attribute = String(line[open.upperBound..<close])
             guard attribute == "sriov_numvfs" || attribute == "nvidia/current_vgpu_type",
                   let value = field(line[close...], "=\""), Int(value) != nil else { continue }
@@ -38,7 +38,7 @@ public enum VGPUPersistence {
     }
 
     static func field(_ line: Substring, _ prefix: String) -> String? {
-        guard let start = line.range(of: prefix) else { return nil }
+        guard let start = line.firstRange(of: prefix) else { return nil }
         let rest = line[start.upperBound...]
         guard let end = rest.firstIndex(of: "\"") else { return nil }
         return String(rest[..<end])

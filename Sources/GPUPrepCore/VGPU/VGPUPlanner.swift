@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GPUPrepSystem
 
 /// Plans vGPU creation and destruction from what the host offers; every check comes before the
@@ -22,7 +22,7 @@ public struct VGPUPlanner {
         guard count >= 1 else { throw GPUPrepError(.usage, "--count must be 1 or more") }
         if uuid != nil && count != 1 { throw GPUPrepError(.usage, "--uuid names one vGPU: use it without --count") }
         let all = discovery.types()
-        let matching = all.filter { $0.id == wanted || $0.name?.caseInsensitiveCompare(wanted) == .orderedSame }
+        let matching = all.filter { $0.id == wanted || $0.name?.lowercased() == wanted.lowercased() }
         guard !matching.isEmpty else {
             throw GPUPrepError(.unknownType, "no parent offers a vGPU type '\(wanted)': run 'gpuprep types' for the ids and names")
         }
