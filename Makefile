@@ -17,7 +17,7 @@ RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu
 
-.PHONY: deps build demo test vmtest vmshell bench bench-smoke generate check-generated examples install clean
+.PHONY: deps build demo test vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples install clean
 
 # System packages the build and the tests need; installed with apt when missing and root.
 deps:
@@ -71,16 +71,22 @@ BENCH_HOSTS ?= $(HOME)/.cache/gpuprep-bench
 bench: deps
 	@command -v mdevctl >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mdevctl >/dev/null; } || true
 	$(STATIC_BUILD)
-	$(SWIFT) build -c release --product make-fixture-hosts
-	@[ -d $(BENCH_HOSTS)/bench-big ] || $$($(SWIFT) build -c release --show-bin-path)/make-fixture-hosts Tests/Fixtures/data $(BENCH_HOSTS) bench 2>/dev/null
+	$(MAKE) --no-print-directory bench-hosts
 	python3 bench/run-bench.py .build-static/release/gpuprep $(BENCH_HOSTS)
 
 # A quick run of the benchmark on the small host, so that it keeps working (part of make test).
 bench-smoke:
 	$(STATIC_BUILD)
-	$(SWIFT) build -c release --product make-fixture-hosts
-	@[ -d $(BENCH_HOSTS)/bench-small ] || $$($(SWIFT) build -c release --show-bin-path)/make-fixture-hosts Tests/Fixtures/data $(BENCH_HOSTS) bench 2>/dev/null
+	$(MAKE) --no-print-directory bench-hosts
 	python3 bench/run-bench.py .build-static/release/gpuprep $(BENCH_HOSTS) --smoke
+
+# The benchmark hosts, made again whenever the fixture builder has changed since they were made.
+BENCH_STAMP = $(shell cat Tests/HostFixtures/*.swift | sha256sum | cut -c1-16)
+bench-hosts:
+	@if [ "$$(cat $(BENCH_HOSTS)/stamp 2>/dev/null)" != "$(BENCH_STAMP)" ]; then \
+	  $(SWIFT) build -c release --product make-fixture-hosts && rm -rf $(BENCH_HOSTS) && \
+	  $$($(SWIFT) build -c release --show-bin-path)/make-fixture-hosts Tests/Fixtures/data $(BENCH_HOSTS) bench >/dev/null && \
+	  echo "$(BENCH_STAMP)" > $(BENCH_HOSTS)/stamp; fi
 
 # The same VM with a shell on this terminal, to debug a scenario by hand.
 vmshell:

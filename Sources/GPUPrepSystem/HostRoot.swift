@@ -66,6 +66,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let sysBusPCIDriversProbe = HostPath(unchecked: "/sys/bus/pci/drivers_probe")
     public static let lockFile = HostPath(unchecked: "/run/gpuprep.lock")
     public static let procCmdline = HostPath(unchecked: "/proc/cmdline")
+    /// The kernel's one-file list of PCI functions (bus/devfn, vendor/device, ...).
+    public static let procBusPCIDevices = HostPath(unchecked: "/proc/bus/pci/devices")
     public static let procCPUInfo = HostPath(unchecked: "/proc/cpuinfo")
     public static let acpiTables = HostPath(unchecked: "/sys/firmware/acpi/tables")
     public static let devDRIDir = HostPath(unchecked: "/dev/dri")
@@ -113,8 +115,24 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
         return HostPath(unchecked: result)
     }
 
+    /// `child` with one component, without the variadic array (discovery builds thousands).
+    public func child(_ component: String) -> HostPath {
+        precondition(HostPath.isPlainName(component), "unsafe path component \(component)")
+        var result = string
+        result.reserveCapacity(string.utf8.count + 1 + component.utf8.count)
+        result += "/"
+        result += component
+        return HostPath(unchecked: result)
+    }
+
     /// A plain name: not empty, not `.` or `..`, no `/` and no NUL.
     public static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.utf8.contains(UInt8(ascii: "/")) && !name.utf8.contains(0)
+        var dots = 0, count = 0
+        for byte in name.utf8 {
+            if byte == UInt8(ascii: "/") || byte == 0 { return false }
+            if byte == UInt8(ascii: ".") { dots += 1 }
+            count += 1
+        }
+        return count > 0 && !(dots == count && count <= 2)
     }
 }

@@ -8,12 +8,19 @@ public struct PCIIdentity: Sendable, Equatable {
     public var deviceID: UInt16
     /// The 24-bit class code: base class, sub-class, programming interface.
     public var classCode: UInt32
+
+    public init(vendorID: UInt16, deviceID: UInt16, classCode: UInt32) {
+        self.vendorID = vendorID; self.deviceID = deviceID; self.classCode = classCode
+    }
 }
 
 /// One function found by a libpci scan; valid while its `LibPCI` lives.
 public struct PCIDeviceHandle {
-    /// The address as the kernel names the sysfs directory (`0000:3b:00.0`).
-    public let address: String
+    /// The address, as numbers (the sysfs directory is `DDDD:BB:DD.F` of them in hex).
+    public let domain: UInt32
+    public let bus: UInt8
+    public let device: UInt8
+    public let function: UInt8
     fileprivate let raw: UnsafeMutablePointer<pci_dev>
 }
 
@@ -60,9 +67,7 @@ public final class LibPCI {
         var device = access.pointee.devices
         while let current = device {
             let d = current.pointee
-            let address = String(d.domain, radix: 16).leftPadded(4) + ":" + String(d.bus, radix: 16).leftPadded(2)
-                + ":" + String(d.dev, radix: 16).leftPadded(2) + "." + String(d.`func`, radix: 16)
-            found.append(PCIDeviceHandle(address: address, raw: current))
+            found.append(PCIDeviceHandle(domain: UInt32(d.domain), bus: d.bus, device: d.dev, function: d.`func`, raw: current))
             device = d.next
         }
         functions = found
@@ -171,12 +176,6 @@ public final class LibPCI {
         return buffer.withUnsafeMutableBufferPointer { raw in
             call(raw.baseAddress!, Int32(raw.count)).map { String(cString: $0) }
         }
-    }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
 

@@ -4,8 +4,10 @@ extension StringProtocol {
     /// The text without leading and trailing whitespace (spaces, tabs, newlines), as
     /// Foundation's trimmingCharacters(in: .whitespacesAndNewlines) gives it.
     public func trimmed() -> String {
-        guard let first = firstIndex(where: { !$0.isWhitespace }),
-              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return String(self[first...last])
+        // Scalars, not Characters: no grapheme breaking for what is almost always ASCII.
+        let scalars = Substring(self).unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(Substring(scalars[first...last]))
     }
 }

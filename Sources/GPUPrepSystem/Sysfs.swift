@@ -14,8 +14,19 @@ public struct Sysfs: Sendable {
         let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return Sysfs.readAttribute(fd)
+    }
+
+    /// A directory opened once, to read many attributes of it (see SysfsDirectory); nil when
+    /// it cannot be opened.
+    public func directory(_ path: HostPath) -> SysfsDirectory? {
+        SysfsDirectory(path: root.path(path))
+    }
+
+    /// The trimmed contents of an open attribute file, or nil when it cannot be read.
+    static func readAttribute(_ fd: Int32) -> String? {
         // One read fills almost every attribute; the temporary buffer lives on the stack.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> String? in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> String? in
             var bytes: [UInt8] = []
             while true {
                 let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
@@ -38,15 +49,20 @@ public struct Sysfs: Sendable {
 
     /// A file's whole content, untrimmed (configuration files, not attributes).
     public func readWhole(_ path: HostPath) -> String? {
+        readBytes(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A file's whole content as bytes (for files parsed byte by byte, such as /proc/bus/pci/devices).
+    public func readBytes(_ path: HostPath) -> [UInt8]? {
         let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk -> String? in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk -> [UInt8]? in
             var bytes: [UInt8] = []
             while true {
                 let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
                 if n < 0 { return nil }
-                if n == 0 { return String(decoding: bytes, as: UTF8.self) }
+                if n == 0 { return bytes }
                 bytes.append(contentsOf: chunk[0..<n])
             }
         }
@@ -121,6 +137,10 @@ public struct Sysfs: Sendable {
     public func list(_ path: HostPath) -> [String]? {
         guard let dir = opendir(root.path(path)) else { return nil }
         defer { closedir(dir) }
+        return Sysfs.names(in: dir)
+    }
+
+    static func names(in dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -137,5 +157,77 @@ public struct Sysfs: Sendable {
         var names = utsname()
         uname(&names)
         return withUnsafeBytes(of: names.release) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
+
+/// A sysfs directory (a PCI function's, say) opened once; its attributes and links are then
+/// reached relative to it.
+///
+/// Opening `<root>/sys/bus/pci/devices/<address>/<attribute>` walks every component of the
+/// root, then the device link and the bridges it leads through, for each of the twenty-odd
+/// attributes gpuprep reads; on a host with thousands of functions those walks were most of
+/// `list`'s time (kernel time, measured with perf stat). Relative to an open directory each
+/// name is one lookup. Names are those the kernel defines, never user input.
+public final class SysfsDirectory {
+    private let fd: Int32
+
+    init?(path: String) {
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { return nil }
+    }
+
+    private init?(parent: Int32, name: String) {
+        precondition(HostPath.isPlainName(name), "unsafe directory name \(name)")
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { return nil }
+    }
+
+    deinit { close(fd) }
+
+    /// A directory below this one (an mdev type's, say).
+    public func directory(_ name: String) -> SysfsDirectory? { SysfsDirectory(parent: fd, name: name) }
+
+    /// The entry names of this directory (sorted), or nil when it cannot be read.
+    public func list() -> [String]? {
+        let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard copy >= 0 else { return nil }
+        guard let dir = fdopendir(copy) else { close(copy); return nil }
+        defer { closedir(dir) }
+        return Sysfs.names(in: dir)
+    }
+
+    /// The trimmed contents of an attribute, or nil when it cannot be read.
+    public func read(_ name: String) -> String? {
+        precondition(HostPath.isPlainName(name), "unsafe attribute name \(name)")
+        let file = openat(fd, name, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else { return nil }
+        defer { close(file) }
+        return Sysfs.readAttribute(file)
+    }
+
+    /// The last component of a link's target, if the link and its target exist (as Sysfs.linkName).
+    public func linkName(_ name: String) -> String? {
+        guard let target = linkTargetName(name), faccessat(fd, name, F_OK, 0) == 0 else { return nil }
+        return target
+    }
+
+    /// The last component of a link's target, whether or not the target exists.
+    public func linkTargetName(_ name: String) -> String? {
+        precondition(HostPath.isPlainName(name), "unsafe link name \(name)")
+        let target = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { buffer -> String? in
+            let n = buffer.withMemoryRebound(to: CChar.self) { readlinkat(fd, name, $0.baseAddress!, $0.count) }
+            guard n > 0 else { return nil }
+            var start = n
+            while start > 0, buffer[start - 1] != UInt8(ascii: "/") { start -= 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<n]), as: UTF8.self)
+        }
+        guard let target, HostPath.isPlainName(target) else { return nil }
+        return target
+    }
+
+    /// Whether something exists at the names below this directory (`nvidia`, `creatable_vgpu_types`).
+    public func exists(_ names: String...) -> Bool {
+        for name in names { precondition(HostPath.isPlainName(name), "unsafe name \(name)") }
+        return faccessat(fd, names.joined(separator: "/"), F_OK, 0) == 0
     }
 }

@@ -202,3 +202,62 @@ func listText(_ host: String, _ scope: DiscoveryScope = .nvidia) throws -> Strin
         }
     }
 }
+
+/// The NVIDIA view reads /proc/bus/pci/devices, the kernel's one-file list of functions, to
+/// rule out the non-NVIDIA ones without opening each; it must never cost a GPU.
+@Suite struct ProcInventoryTests {
+    /// A GPU in domain 0 and a NIC at the same bus/devfn in domain 1 (the inventory has no
+    /// domain), and a NIC elsewhere.
+    func twoDomainHost() throws -> FakeHost {
+        let host = try Fixtures.scratch("inventory")
+        try host.add(FakeFunction("0000:01:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, driver: "nvidia", group: 1))
+        try host.add(FakeFunction("0001:01:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, driver: "nvidia", group: 2))
+        try host.add(FakeFunction("0001:02:00.0", vendor: 0x15b3, device: 0x101d, classCode: 0x020000, driver: "mlx5_core", group: 3))
+        try host.add(FakeFunction("0000:02:00.0", vendor: 0x15b3, device: 0x101d, classCode: 0x020000, driver: "mlx5_core", group: 4))
+        return host
+    }
+
+    func nvidiaAddresses(_ host: FakeHost) throws -> [String] {
+        try ListReport.make(host: try HostContext(root: host.path, pciIDs: Fixtures.pciIDs), scope: .nvidia)
+            .devices.map(\.function.address.description)
+    }
+
+    @Test func findsTheGPUsOfEveryDomain() throws {
+        let host = try twoDomainHost()
+        #expect(try nvidiaAddresses(host) == ["0000:01:00.0", "0001:01:00.0"])
+    }
+
+    @Test func aSameSlotInAnotherDomainIsCheckedNotTrusted() throws {
+        let host = try twoDomainHost()
+        // 0001:02:00.0 shares bus/devfn 02:00.0 with nothing NVIDIA; make the inventory claim an
+        // NVIDIA function at 02:00.0 (as another domain's could be): the NICs there are read and left out.
+        let inventory = try String(contentsOf: host.root.appendingPathComponent("proc/bus/pci/devices"), encoding: .utf8)
+        try host.write("proc/bus/pci/devices", inventory.replacingOccurrences(of: "0200\t15b3101d", with: "0200\t10de1eb8"))
+        #expect(try nvidiaAddresses(host) == ["0000:01:00.0", "0001:01:00.0"])
+    }
+
+    @Test(arguments: ["stale", "garbled", "missing"])
+    func anInventoryThatDisagreesWithSysfsIsNotUsed(kind: String) throws {
+        let host = try twoDomainHost()
+        switch kind {
+        case "stale":   // one line short, and that line the GPU's: the count gives it away
+            let inventory = try String(contentsOf: host.root.appendingPathComponent("proc/bus/pci/devices"), encoding: .utf8)
+            try host.write("proc/bus/pci/devices", inventory.split(separator: "\n").filter { !$0.hasPrefix("0100\t10de") }.joined(separator: "\n"))
+        case "garbled": try host.write("proc/bus/pci/devices", "not an inventory\n\n\n\n")
+        default: try FileManager.default.removeItem(at: host.root.appendingPathComponent("proc/bus/pci/devices"))
+        }
+        #expect(try nvidiaAddresses(host) == ["0000:01:00.0", "0001:01:00.0"])
+    }
+
+    @Test func aConsistentInventoryIsTrusted() throws {
+        // The point of it: functions it lists as another vendor's are never opened. Here it
+        // disagrees with the GPU's own files, and (being consistent in count) wins.
+        let host = try twoDomainHost()
+        let inventory = try String(contentsOf: host.root.appendingPathComponent("proc/bus/pci/devices"), encoding: .utf8)
+        try host.write("proc/bus/pci/devices", inventory.replacingOccurrences(of: "0100\t10de1eb8", with: "0100\t15b31eb8"))
+        #expect(try nvidiaAddresses(host) == [])
+        // --all never uses it.
+        let all = try ListReport.make(host: try HostContext(root: host.path, pciIDs: Fixtures.pciIDs), scope: .all)
+        #expect(all.devices.filter { $0.function.isNVIDIA }.count == 2)
+    }
+}

@@ -46,7 +46,8 @@ public enum BenchHosts {
                 // 256 functions per bus: a NIC's VFs take the buses after its own.
                 let n = index + 1
                 let vf = String(format: "0000:%02x:%02x.%d", nicBus + n / 256, (n % 256) / 8, n % 8)
-                var v = FakeFunction(vf, vendor: 0x15b3, device: 0x101e, classCode: 0x020000, driver: "mlx5_core", group: group, numa: 0)
+                var v = FakeFunction(vf, vendor: 0x15b3, device: 0x101e, classCode: 0x020000, subsystem: (0x15b3, 0x0083),
+                                     driver: "mlx5_core", group: group, numa: 0)
                 v.physfn = pf
                 try host.add(v)
                 group += 1

@@ -150,6 +150,7 @@ public final class FakeHost {
             try attr("sriov_totalvfs", String(total))
             try attr("sriov_numvfs", "0")
         }
+        try appendProcLine(function)
         if let pf = function.physfn {
             try symlink(dir + "/physfn", to: devicePath(pf))
             let pfDir = devicePath(pf)
@@ -159,6 +160,25 @@ public final class FakeHost {
             let count = index + 1
             try write(pfDir + "/sriov_numvfs", String(count))
         }
+    }
+
+    /// The function's line in /proc/bus/pci/devices, as drivers/pci/proc.c writes it: bus and
+    /// devfn, vendor and device, irq, seven resource starts and seven sizes, the driver.
+    private func appendProcLine(_ function: FakeFunction) throws {
+        let parts = function.address.split(whereSeparator: { $0 == ":" || $0 == "." }).map { Int($0, radix: 16)! }
+        let devfn = parts[2] << 3 | parts[3]
+        let zeros = String(repeating: "\t" + String(repeating: " ", count: 15) + "0", count: 14)
+        let line = String(format: "%02x%02x\t%04x%04x\t%x", parts[1], devfn, function.vendor, function.device, 0)
+            + zeros + "\t" + (function.driver ?? "") + "\n"
+        let url = root.appendingPathComponent("proc/bus/pci/devices")
+        if !fm.fileExists(atPath: url.path) {
+            try mkdir("proc/bus/pci")
+            fm.createFile(atPath: url.path, contents: nil)
+        }
+        let file = try FileHandle(forWritingTo: url)
+        defer { try? file.close() }
+        try file.seekToEnd()
+        try file.write(contentsOf: Data(line.utf8))
     }
 
     /// The sysfs directory of a function: nested under its parent bridges, as the kernel does.

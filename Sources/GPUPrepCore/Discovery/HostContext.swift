@@ -7,6 +7,9 @@ public final class HostContext {
     private let pciIDsPath: String?
     private var openedPCI: LibPCI?
     private var openedKmod: Kmod??
+    /// Modules by modalias: a host's VFs of one kind share one alias, and a libkmod lookup
+    /// reads its index files each time.
+    private var modulesByAlias: [String: [String]] = [:]
 
     /// Opens the host under `root` (`/` for the live one). `pciIDs` overrides the pci.ids database.
     public init(root: String, pciIDs: String? = nil) throws(GPUPrepError) {
@@ -42,5 +45,13 @@ public final class HostContext {
         let opened = kernelRelease.flatMap { try? Kmod(root: root, release: $0) }
         openedKmod = .some(opened)
         return opened
+    }
+
+    /// The modules whose aliases match a modalias (libkmod's lookup, remembered per alias).
+    public func modules(matching modalias: String, kmod: Kmod) -> [String] {
+        if let known = modulesByAlias[modalias] { return known }
+        let found = kmod.modules(matching: modalias)
+        modulesByAlias[modalias] = found
+        return found
     }
 }

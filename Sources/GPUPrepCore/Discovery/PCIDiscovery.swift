@@ -10,11 +10,13 @@ public enum DiscoveryScope: Sendable {
     case addresses([PCIAddress])
 }
 
-/// Finds PCI functions through libpci and fills in what sysfs says about them.
+/// Finds PCI functions: libpci lists them and names them (pci.ids); sysfs says the rest.
 ///
-/// Only the identity (vendor, device, class) of every function is read; everything else is
-/// read for the functions in scope alone, so a host with thousands of NIC VFs costs little
-/// when only its GPUs are wanted.
+/// Each function's sysfs directory is opened once and its attributes read relative to it
+/// (see SysfsDirectory). Only the identity (vendor, device, class) of every function is read;
+/// everything else is read for the functions in scope alone, so a host with thousands of NIC
+/// VFs costs little when only its GPUs are wanted. For the NVIDIA view, the kernel's
+/// one-file inventory /proc/bus/pci/devices rules most functions out without opening them.
 public struct PCIDiscovery {
     public let host: HostContext
 
@@ -25,49 +27,57 @@ public struct PCIDiscovery {
     /// which only the IOMMU analysis needs.
     public func functions(_ scope: DiscoveryScope, headerTypes: Bool = false) throws(GPUPrepError) -> [PCIFunction] {
         let pci = try host.pci()
-        var records: [(address: PCIAddress, device: PCIDeviceHandle, identity: PCIIdentity?)] = []
         let nvidiaOnly: Bool
         if case .nvidia = scope { nvidiaOnly = true } else { nvidiaOnly = false }
-        for device in pci.functions {
-            guard let address = PCIAddress(device.address) else { continue }
-            // For the NVIDIA view one attribute tells a function out: the vendor. Only NVIDIA's
-            // functions are read further (a host's thousands of NIC VFs cost one read each).
-            if nvidiaOnly, host.sysfs.read(HostPath.sysBusPCIDevices.child(device.address, "vendor")) != "0x10de" { continue }
-            records.append((address, device, pci.identity(device)))
-        }
-        records.sort { $0.address < $1.address }
-
-        // Slots holding an NVIDIA display function: the other NVIDIA functions there are its companions.
-        var gpuSlots: [PCIAddress: PCIAddress] = [:]
-        for record in records where record.identity.map(Self.isNVIDIADisplay) == true {
-            if gpuSlots[record.address.slot] == nil { gpuSlots[record.address.slot] = record.address }
-        }
-
-        let wanted: Set<PCIAddress>?
+        var wanted: Set<PCIAddress>?
         if case let .addresses(list) = scope {
-            let known = Set(records.map(\.address))
+            let known = Set(pci.functions.map(PCIAddress.init))
             if let missing = list.first(where: { !known.contains($0) }) {
                 throw GPUPrepError(.unknownDevice, "no PCI function \(missing) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
             }
             wanted = Set(list)
-        } else {
-            wanted = nil
+        }
+        let nvidiaSlots = nvidiaOnly ? ProcPCIDevices.busSlots(of: PCIIDs.nvidia, host: host, expectedCount: pci.functions.count) : nil
+
+        var found: [(function: PCIFunction, isVF: Bool)] = []
+        for device in pci.functions {
+            let address = PCIAddress(device)
+            if let nvidiaSlots, !nvidiaSlots.contains(address.busSlot) { continue }
+            let dir = host.sysfs.directory(HostPath.sysBusPCIDevices.child(address.description))
+            let identity = dir.flatMap(Self.identity)
+            if nvidiaOnly && identity?.vendorID != PCIIDs.nvidia { continue }
+            var function = PCIFunction(address: address)
+            // A VF has a physfn link (dangling in a capture that lacks the PF, still a VF).
+            let physfn = dir?.linkTargetName("physfn")
+            let isVF = physfn != nil
+            if wanted?.contains(address) ?? true {
+                describe(&function, dir: dir, identity: identity, isVF: isVF, device: device, pci: pci)
+                if headerTypes { function.headerType = pci.headerType(device) }
+            } else if let identity {
+                function.vendorID = identity.vendorID
+                function.classCode = identity.classCode
+            }
+            found.append((function, isVF))
+        }
+        found.sort { $0.function.address < $1.function.address }
+
+        // Slots holding an NVIDIA display function: the other NVIDIA functions there are its companions.
+        var gpuSlots: [PCIAddress: PCIAddress] = [:]
+        for (function, _) in found where function.isNVIDIA && function.isDisplay {
+            if gpuSlots[function.address.slot] == nil { gpuSlots[function.address.slot] = function.address }
         }
 
         var result: [PCIFunction] = []
-        for record in records {
-            let isPhysfnLinked = host.sysfs.isLink(HostPath.sysBusPCIDevices.child(record.address.description, "physfn"))
-            let kind = Self.kind(identity: record.identity, isVF: isPhysfnLinked,
-                                 inGPUSlotOf: gpuSlots[record.address.slot], address: record.address)
+        for (function, isVF) in found {
+            let kind = Self.kind(function, isVF: isVF, inGPUSlotOf: gpuSlots[function.address.slot])
             switch scope {
             case .nvidia where kind == .other: continue
-            case .addresses where !wanted!.contains(record.address): continue
+            case .addresses where !wanted!.contains(function.address): continue
             default: break
             }
-            var function = describe(record.address, device: record.device, identity: record.identity, pci: pci)
-            if headerTypes { function.headerType = pci.headerType(record.device) }
+            var function = function
             function.kind = kind
-            if kind == .companion { function.companionOf = gpuSlots[record.address.slot] }
+            if kind == .companion { function.companionOf = gpuSlots[function.address.slot] }
             result.append(function)
         }
 
@@ -89,7 +99,7 @@ public struct PCIDiscovery {
     /// The ACS registers and PCIe port type of a function, read through libpci from its config space.
     public func isolation(_ address: PCIAddress) throws(GPUPrepError) -> (acs: ACSRegisters?, pcieType: UInt8?) {
         let pci = try host.pci()
-        guard let handle = pci.functions.first(where: { $0.address == address.description }) else { return (nil, nil) }
+        guard let handle = pci.functions.first(where: { PCIAddress($0) == address }) else { return (nil, nil) }
         return (pci.acs(handle), pci.pcieType(handle))
     }
 
@@ -98,26 +108,32 @@ public struct PCIDiscovery {
         (host.sysfs.physicalPath(ofPCIDevice: address.description) ?? []).compactMap(PCIAddress.init).reversed()
     }
 
-    static func isNVIDIADisplay(_ identity: PCIIdentity) -> Bool {
-        identity.vendorID == PCIIDs.nvidia && identity.classCode >> 16 == 0x03
-    }
-
-    static func kind(identity: PCIIdentity?, isVF: Bool, inGPUSlotOf gpu: PCIAddress?, address: PCIAddress) -> DeviceKind {
-        guard let identity, identity.vendorID == PCIIDs.nvidia else { return .other }
+    static func kind(_ function: PCIFunction, isVF: Bool, inGPUSlotOf gpu: PCIAddress?) -> DeviceKind {
+        guard function.isNVIDIA, let classCode = function.classCode else { return .other }
         if isVF { return .vf }
-        if identity.classCode >> 16 == 0x03 { return .gpu }
-        if UInt16(identity.classCode >> 8) == PCIIDs.nvswitchClass { return .nvswitch }
-        if let gpu, gpu != address { return .companion }
+        if classCode >> 16 == 0x03 { return .gpu }
+        if UInt16(classCode >> 8) == PCIIDs.nvswitchClass { return .nvswitch }
+        if let gpu, gpu != function.address { return .companion }
         return .other
     }
 
-    /// Everything gpuprep shows about one function.
-    private func describe(_ address: PCIAddress, device: PCIDeviceHandle,
-                          identity: PCIIdentity?, pci: LibPCI) -> PCIFunction {
-        var function = PCIFunction(address: address)
-        let sysfs = host.sysfs
-        let dir = HostPath.sysBusPCIDevices.child(address.description)
+    /// Vendor, device and class (sysfs `vendor`, `device`, `class`); nil when one is unreadable.
+    static func identity(_ dir: SysfsDirectory) -> PCIIdentity? {
+        guard let vendor = sysfsNumber(dir.read("vendor")), let device = sysfsNumber(dir.read("device")),
+              let classCode = sysfsNumber(dir.read("class")) else { return nil }
+        return PCIIdentity(vendorID: UInt16(truncatingIfNeeded: vendor), deviceID: UInt16(truncatingIfNeeded: device),
+                           classCode: classCode & 0xffffff)
+    }
 
+    /// A number as sysfs writes ids: hex with `0x` (`0x10de`).
+    static func sysfsNumber(_ text: String?) -> UInt32? {
+        guard let text, text.hasPrefix("0x") else { return nil }
+        return UInt32(text.dropFirst(2), radix: 16)
+    }
+
+    /// Everything gpuprep shows about one function.
+    private func describe(_ function: inout PCIFunction, dir: SysfsDirectory?, identity: PCIIdentity?,
+                          isVF: Bool, device: PCIDeviceHandle, pci: LibPCI) {
         if let identity {
             function.vendorID = identity.vendorID
             function.deviceID = identity.deviceID
@@ -128,37 +144,60 @@ public struct PCIDiscovery {
         } else {
             function.problems.append("vendor, device or class unreadable")
         }
+        guard let dir else { return }
 
-        let details = pci.details(device)
-        if let error = details.error { function.problems.append(error) }
-        function.subsystemVendorID = details.subsystemVendorID
-        function.subsystemDeviceID = details.subsystemDeviceID
-        if let identity, let subvendor = details.subsystemVendorID, let subdevice = details.subsystemDeviceID {
+        if let subvendor = Self.sysfsNumber(dir.read("subsystem_vendor")), let subdevice = Self.sysfsNumber(dir.read("subsystem_device")) {
+            if subvendor != 0xffff {
+                function.subsystemVendorID = UInt16(truncatingIfNeeded: subvendor)
+                function.subsystemDeviceID = UInt16(truncatingIfNeeded: subdevice)
+            }
+        } else {
+            // Without the sysfs files (an old kernel, a partial capture) libpci reads config space.
+            let details = pci.details(device)
+            if let error = details.error { function.problems.append(error) }
+            function.subsystemVendorID = details.subsystemVendorID
+            function.subsystemDeviceID = details.subsystemDeviceID
+        }
+        if let identity, let subvendor = function.subsystemVendorID, let subdevice = function.subsystemDeviceID {
             function.subsystemName = pci.subsystemName(vendor: identity.vendorID, device: identity.deviceID,
                                                        subvendor: subvendor, subdevice: subdevice)
         }
-        function.driver = sysfs.linkName(dir.child("driver"))
-        function.iommuGroup = sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }
-        function.numaNode = details.numaNode
-        function.modalias = details.modalias
-        if let modalias = details.modalias, let kmod = host.kmod() {
-            function.modules = kmod.modules(matching: modalias)
+        function.driver = dir.linkName("driver")
+        function.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
+        function.numaNode = dir.read("numa_node").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+        function.modalias = dir.read("modalias")
+        if let modalias = function.modalias, let kmod = host.kmod() {
+            function.modules = host.modules(matching: modalias, kmod: kmod)
         }
 
         // "(null)" is how the kernel says no override is set.
-        if let override = sysfs.read(dir.child("driver_override")), !override.isEmpty, override != "(null)" {
+        if let override = dir.read("driver_override"), !override.isEmpty, override != "(null)" {
             function.driverOverride = override
         }
-        function.bootVGA = sysfs.read(dir.child("boot_vga")) == "1"
-        if let total = sysfs.read(dir.child("sriov_totalvfs")).flatMap({ Int($0) }) {
-            function.sriov = SRIOV(totalVFs: total, numVFs: sysfs.read(dir.child("sriov_numvfs")).flatMap { Int($0) } ?? 0)
+        // The kernel gives boot_vga to VGA-class functions only, and sriov_totalvfs to PFs
+        // (a VF has no SR-IOV capability); NVIDIA's files live on NVIDIA functions. Not asking
+        // for what cannot be there saves a failed open per function on a host of NIC VFs.
+        let classID = identity.map { $0.classCode >> 8 }
+        if classID == 0x0300 || classID == 0x0001 {
+            function.bootVGA = dir.read("boot_vga") == "1"
         }
-        function.physicalFunction = sysfs.linkName(dir.child("physfn")).flatMap(PCIAddress.init)
-        if sysfs.exists(dir.child("nvidia", "creatable_vgpu_types")) {
+        if !isVF, let total = dir.read("sriov_totalvfs").flatMap({ Int($0) }) {
+            function.sriov = SRIOV(totalVFs: total, numVFs: dir.read("sriov_numvfs").flatMap { Int($0) } ?? 0)
+        }
+        if isVF { function.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) } }
+        if identity?.vendorID == PCIIDs.nvidia && dir.exists("nvidia", "creatable_vgpu_types") {
             function.vgpuInterface = .nvidiaVFIO
-        } else if sysfs.exists(dir.child("mdev_supported_types")) {
+        } else if dir.exists("mdev_supported_types") {
             function.vgpuInterface = .mdev
         }
-        return function
     }
+}
+
+extension PCIAddress {
+    init(_ handle: PCIDeviceHandle) {
+        self.init(domain: handle.domain, bus: handle.bus, device: handle.device, function: handle.function)
+    }
+
+    /// Bus and device/function number in one, as /proc/bus/pci/devices keys functions.
+    var busSlot: UInt16 { UInt16(bus) << 8 | UInt16(device) << 3 | UInt16(function) }
 }

@@ -9,31 +9,48 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         self.domain = domain; self.bus = bus; self.device = device; self.function = function
     }
 
-    /// Parses `DDDD:BB:DD.F`, or the short `BB:DD.F` (domain 0000). Returns nil for anything else.
-    public init?(_ text: String) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2 || parts.count == 3 else { return nil }
-        let domainText = parts.count == 3 ? parts[0] : "0000"
-        let busText = parts[parts.count - 2]
-        let slot = parts[parts.count - 1].split(separator: ".", omittingEmptySubsequences: false)
-        guard slot.count == 2,
-              (4...8).contains(domainText.count), busText.count == 2, slot[0].count == 2, slot[1].count == 1,
-              let domain = UInt32(domainText, radix: 16), let bus = UInt8(busText, radix: 16),
-              let device = UInt8(slot[0], radix: 16), device < 32,
-              let function = UInt8(slot[1], radix: 16), function < 8
+    /// Parses `DDDD:BB:DD.F` (4 to 8 domain digits), or the short `BB:DD.F` (domain 0000), in hex
+    /// of either case. Returns nil for anything else.
+    public init?<S: StringProtocol>(_ text: S) {
+        // Byte by byte: discovery parses every address of a host with thousands of functions.
+        var bytes = Array(text.utf8)
+        if bytes.count == 7 { bytes.insert(contentsOf: Array("0000:".utf8), at: 0) }
+        let n = bytes.count
+        guard (12...16).contains(n), bytes[n - 8] == UInt8(ascii: ":"), bytes[n - 5] == UInt8(ascii: ":"),
+              bytes[n - 2] == UInt8(ascii: ".") else { return nil }
+        func number(_ range: Range<Int>) -> UInt32? {
+            var value: UInt32 = 0
+            for byte in bytes[range] {
+                guard let digit = hexValue(byte) else { return nil }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
+        }
+        guard let domain = number(0..<(n - 8)), let bus = number((n - 7)..<(n - 5)),
+              let device = number((n - 4)..<(n - 2)), device < 32,
+              let function = number((n - 1)..<n), function < 8
         else { return nil }
-        self.init(domain: domain, bus: bus, device: device, function: function)
+        self.init(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
     }
 
     /// The slot (domain, bus, device) this function belongs to; functions of one card share it.
     public var slot: PCIAddress { PCIAddress(domain: domain, bus: bus, device: device, function: 0) }
 
     public var description: String {
-        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + String(function)
+        hex(domain, 4) + ":" + short(bus: bus, device: device, function: function)
     }
 
     /// `BB:DD.F`, the short form lspci prints for domain 0.
-    public var short: String { domain == 0 ? hex(bus, 2) + ":" + hex(device, 2) + "." + String(function) : description }
+    public var short: String { domain == 0 ? short(bus: bus, device: device, function: function) : description }
+
+    private func short(bus: UInt8, device: UInt8, function: UInt8) -> String {
+        String(unsafeUninitializedCapacity: 7) { out in
+            out[0] = hexDigits[Int(bus >> 4)]; out[1] = hexDigits[Int(bus & 0xf)]; out[2] = UInt8(ascii: ":")
+            out[3] = hexDigits[Int(device >> 4)]; out[4] = hexDigits[Int(device & 0xf)]; out[5] = UInt8(ascii: ".")
+            out[6] = hexDigits[Int(function & 0xf)]
+            return 7
+        }
+    }
 
     public static func < (a: PCIAddress, b: PCIAddress) -> Bool {
         (a.domain, a.bus, a.device, a.function) < (b.domain, b.bus, b.device, b.function)
@@ -53,8 +70,28 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 }
 
-/// Lower-case hex, zero-padded to `width` digits.
-func hex<T: BinaryInteger>(_ value: T, _ width: Int) -> String {
-    let digits = String(value, radix: 16)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+/// Lower-case hex of an unsigned value, zero-padded to `width` digits.
+func hex<T: UnsignedInteger>(_ value: T, _ width: Int) -> String {
+    let value = UInt64(value)
+    var count = width
+    while count < 16 && value >> (4 * UInt64(count)) != 0 { count += 1 }
+    return String(unsafeUninitializedCapacity: count) { out in
+        var rest = value
+        for index in stride(from: count - 1, through: 0, by: -1) {
+            out[index] = hexDigits[Int(rest & 0xf)]
+            rest >>= 4
+        }
+        return count
+    }
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+private func hexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+    default: return nil
+    }
 }

@@ -1,164 +1,242 @@
-/// An Encoder that keeps keys in the order the reports write them (the contract's order:
-/// `schemaVersion`, then `address`, `kind`, ...) and writes indented JSON. Foundation's
-/// JSONEncoder orders keys at random unless sorted, and was a third of `list --json`'s time.
+/// An Encoder that writes indented JSON as the values arrive, keys in the order the reports
+/// write them (the contract's order: `schemaVersion`, then `address`, `kind`, ...).
+///
+/// Foundation's JSONEncoder orders keys at random unless sorted, and it, then a tree of nodes
+/// written out at the end, were most of `list --all --json`'s time on a large host (callgrind).
+/// Writing straight into one byte buffer needs the values to come in order, which is how every
+/// Encodable here (and the standard library's arrays and optionals) writes them: a value is
+/// finished before the next key of its container begins. A container is closed when a key or
+/// element of an outer one begins, or at the end.
 final class OrderedJSONEncoder {
-    /// A value being built; containers add to it in place.
-    final class Node {
-        enum Kind { case object, array, scalar }
-        var kind: Kind
-        var keys: [String] = []
-        var children: [Node] = []
-        /// The serialized scalar (`"text"`, `12`, `true`, `null`).
-        var scalar = "null"
-        init(_ kind: Kind) { self.kind = kind }
-    }
+    private var out: [UInt8] = []
+    /// The containers still open, outermost first: whether each is an array, and whether a
+    /// member has been written into it yet. The container at index d holds values of depth d + 1.
+    private var open: [(isArray: Bool, hasMembers: Bool)] = []
+    /// Whether the value now being written (after a key, as an element, or the root) has begun.
+    private var valueBegun = false
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
-        let root = Node(.scalar)
-        try value.encode(to: NodeEncoder(node: root, codingPath: []))
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 16)
-        write(root, depth: 0, into: &out)
-        out.append(UInt8(ascii: "\n"))
-        return String(decoding: out, as: UTF8.self)
+        let encoder = OrderedJSONEncoder()
+        encoder.out.reserveCapacity(1 << 16)
+        try encoder.write(value, depth: 0)
+        encoder.close(downTo: 0)
+        encoder.out.append(UInt8(ascii: "\n"))
+        return String(decoding: encoder.out, as: UTF8.self)
     }
 
-    /// Bytes, not string concatenation: a large report is megabytes of indentation and keys.
-    static func write(_ node: Node, depth: Int, into out: inout [UInt8]) {
-        func indent(_ level: Int) { out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2)) }
-        switch node.kind {
-        case .scalar:
-            out.append(contentsOf: node.scalar.utf8)
-        case .array, .object:
-            let (open, close): (UInt8, UInt8) = node.kind == .array ? (UInt8(ascii: "["), UInt8(ascii: "]")) : (UInt8(ascii: "{"), UInt8(ascii: "}"))
-            out.append(open)
-            guard !node.children.isEmpty else { out.append(close); return }
-            out.append(UInt8(ascii: "\n"))
-            for (index, child) in node.children.enumerated() {
-                indent(depth + 1)
-                if node.kind == .object {
-                    out.append(contentsOf: quoted(node.keys[index]).utf8)
-                    out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-                }
-                write(child, depth: depth + 1, into: &out)
-                if index < node.children.count - 1 { out.append(UInt8(ascii: ",")) }
+    // MARK: Structure
+
+    /// Begins a member of the container at `depth`: closes what is open inside it, then writes
+    /// the separator, the indentation and the key (none in an array).
+    fileprivate func beginMember(of depth: Int, key: String?) {
+        close(downTo: depth + 1)
+        precondition(open.count == depth + 1, "JSON containers written out of order")
+        append(open[depth].hasMembers ? ",\n" : "\n")
+        open[depth].hasMembers = true
+        indent(depth + 1)
+        if let key {
+            writeQuoted(key)
+            append(": ")
+        }
+        valueBegun = false
+    }
+
+    /// Opens a container as the value at `depth` (or returns to it when asked for it again).
+    fileprivate func openContainer(depth: Int, isArray: Bool) {
+        if open.count == depth + 1 && valueBegun { return }
+        precondition(open.count == depth, "JSON containers written out of order")
+        out.append(isArray ? UInt8(ascii: "[") : UInt8(ascii: "{"))
+        open.append((isArray, false))
+        valueBegun = true
+    }
+
+    /// Closes the open containers deeper than `depth`.
+    private func close(downTo depth: Int) {
+        while open.count > depth {
+            let container = open.removeLast()
+            if container.hasMembers {
                 out.append(UInt8(ascii: "\n"))
+                indent(open.count)
             }
-            indent(depth)
-            out.append(close)
+            out.append(container.isArray ? UInt8(ascii: "]") : UInt8(ascii: "}"))
         }
     }
 
-    static func quoted(_ text: String) -> String {
-        // Most strings (addresses, ids, names) need no escaping at all.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + text + "\""
-        }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+    private func indent(_ level: Int) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2))
     }
 
-    /// Encodes one value into a node; dictionaries get sorted keys, for output that never changes.
-    static func encodeValue<T: Encodable>(_ value: T, into node: Node, codingPath: [CodingKey]) throws {
-        if let dictionary = value as? [String: String] {
-            node.kind = .object
-            for key in dictionary.keys.sorted() { node.keys.append(key); let c = Node(.scalar); c.scalar = quoted(dictionary[key]!); node.children.append(c) }
-        } else if let dictionary = value as? [String: Int] {
-            node.kind = .object
-            for key in dictionary.keys.sorted() { node.keys.append(key); let c = Node(.scalar); c.scalar = String(dictionary[key]!); node.children.append(c) }
+    private func append(_ text: StaticString) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    // MARK: Values
+
+    /// Writes a value at `depth`. Reports hand most values over as generics (optionals above
+    /// all), so the common scalar types are told apart by their type, which costs a comparison,
+    /// rather than by a cast or a round through Encodable. Dictionaries get sorted keys, for
+    /// output that never changes.
+    fileprivate func write<T: Encodable>(_ value: T, depth: Int) throws {
+        if writeScalar(value) { return }
+        if T.self == [String: String].self {
+            let dictionary = unsafeBitCast(value, to: [String: String].self)
+            openContainer(depth: depth, isArray: false)
+            for key in dictionary.keys.sorted() { beginMember(of: depth, key: key); writeScalar(dictionary[key]!) }
+        } else if T.self == [String: Int].self {
+            let dictionary = unsafeBitCast(value, to: [String: Int].self)
+            openContainer(depth: depth, isArray: false)
+            for key in dictionary.keys.sorted() { beginMember(of: depth, key: key); writeScalar(dictionary[key]!) }
         } else {
-            try value.encode(to: NodeEncoder(node: node, codingPath: codingPath))
+            try value.encode(to: Writer(encoder: self, depth: depth))
+            if !valueBegun { writeNull() }   // a value that wrote nothing
         }
     }
 
-    struct NodeEncoder: Encoder {
-        let node: Node
-        var codingPath: [CodingKey]
+    /// Writes a value of the common scalar types (and their optionals); false for others.
+    @discardableResult
+    fileprivate func writeScalar<T>(_ value: T) -> Bool {
+        switch ObjectIdentifier(T.self) {
+        case ObjectIdentifier(String.self): writeString(unsafeBitCast(value, to: String.self))
+        case ObjectIdentifier(String?.self): unsafeBitCast(value, to: String?.self).map(writeString) ?? writeNull()
+        case ObjectIdentifier(Int.self): writeNumber(unsafeBitCast(value, to: Int.self))
+        case ObjectIdentifier(Int?.self): unsafeBitCast(value, to: Int?.self).map(writeNumber) ?? writeNull()
+        case ObjectIdentifier(Bool.self): writeBool(unsafeBitCast(value, to: Bool.self))
+        case ObjectIdentifier(Bool?.self): unsafeBitCast(value, to: Bool?.self).map(writeBool) ?? writeNull()
+        case ObjectIdentifier(PCIAddress.self): writeString(unsafeBitCast(value, to: PCIAddress.self).description)
+        case ObjectIdentifier(PCIAddress?.self): unsafeBitCast(value, to: PCIAddress?.self).map { writeString($0.description) } ?? writeNull()
+        default: return false
+        }
+        return true
+    }
+
+    fileprivate func writeNull() { append("null"); valueBegun = true }
+    fileprivate func writeBool(_ value: Bool) { value ? append("true") : append("false"); valueBegun = true }
+    fileprivate func writeNumber<N: BinaryInteger>(_ value: N) { out.append(contentsOf: String(value).utf8); valueBegun = true }
+    fileprivate func writeString(_ text: String) { writeQuoted(text); valueBegun = true }
+
+    private func writeQuoted(_ text: String) {
+        // Most strings (addresses, ids, names) need no escaping: one append, not one a byte.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\r"): append("\\r")
+            case UInt8(ascii: "\t"): append("\\t")
+            case 0..<0x20:
+                let digits = Array("0123456789abcdef".utf8)
+                append("\\u00")
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0xf)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: The Encoder protocols
+
+    // The coding path is always empty: nothing in gpuprep reads it, and keeping it cost an
+    // array per encoded value.
+    struct Writer: Encoder {
+        let encoder: OrderedJSONEncoder
+        let depth: Int
+        var codingPath: [CodingKey] { [] }
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            if node.kind != .object { node.kind = .object }
-            return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
+            encoder.openContainer(depth: depth, isArray: false)
+            return KeyedEncodingContainer(Keyed<Key>(encoder: encoder, depth: depth))
         }
         func unkeyedContainer() -> UnkeyedEncodingContainer {
-            node.kind = .array
-            return Unkeyed(node: node, codingPath: codingPath)
+            encoder.openContainer(depth: depth, isArray: true)
+            return Unkeyed(encoder: encoder, depth: depth)
         }
-        func singleValueContainer() -> SingleValueEncodingContainer { Single(node: node, codingPath: codingPath) }
+        func singleValueContainer() -> SingleValueEncodingContainer { Single(encoder: encoder, depth: depth) }
     }
 
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
-        let node: Node
-        var codingPath: [CodingKey]
-        func child(_ key: Key) -> Node {
-            let child = Node(.scalar)
-            node.keys.append(key.stringValue)
-            node.children.append(child)
-            return child
-        }
-        mutating func encodeNil(forKey key: Key) throws { _ = child(key) }
-        mutating func encode(_ value: Bool, forKey key: Key) throws { child(key).scalar = value ? "true" : "false" }
-        mutating func encode(_ value: String, forKey key: Key) throws { child(key).scalar = quoted(value) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { child(key).scalar = String(value) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { child(key).scalar = String(value) }
+        let encoder: OrderedJSONEncoder
+        let depth: Int
+        var codingPath: [CodingKey] { [] }
+
+        private func begin(_ key: Key) { encoder.beginMember(of: depth, key: key.stringValue) }
+        mutating func encodeNil(forKey key: Key) throws { begin(key); encoder.writeNull() }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { begin(key); encoder.writeBool(value) }
+        mutating func encode(_ value: String, forKey key: Key) throws { begin(key); encoder.writeString(value) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            try encodeValue(value, into: child(key), codingPath: codingPath + [key])
+            begin(key)
+            try encoder.write(value, depth: depth + 1)
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-            let c = child(key); c.kind = .object
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: c, codingPath: codingPath + [key]))
+            begin(key)
+            encoder.openContainer(depth: depth + 1, isArray: false)
+            return KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder, depth: depth + 1))
         }
         mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
-            let c = child(key); c.kind = .array
-            return Unkeyed(node: c, codingPath: codingPath + [key])
+            begin(key)
+            encoder.openContainer(depth: depth + 1, isArray: true)
+            return Unkeyed(encoder: encoder, depth: depth + 1)
         }
-        mutating func superEncoder() -> Encoder { NodeEncoder(node: node, codingPath: codingPath) }
-        mutating func superEncoder(forKey key: Key) -> Encoder { NodeEncoder(node: child(key), codingPath: codingPath + [key]) }
+        mutating func superEncoder() -> Encoder {
+            encoder.beginMember(of: depth, key: "super")
+            return Writer(encoder: encoder, depth: depth + 1)
+        }
+        mutating func superEncoder(forKey key: Key) -> Encoder {
+            begin(key)
+            return Writer(encoder: encoder, depth: depth + 1)
+        }
     }
 
     struct Unkeyed: UnkeyedEncodingContainer {
-        let node: Node
-        var codingPath: [CodingKey]
-        var count: Int { node.children.count }
-        func child() -> Node { let c = Node(.scalar); node.children.append(c); return c }
-        mutating func encodeNil() throws { _ = child() }
-        mutating func encode(_ value: Bool) throws { child().scalar = value ? "true" : "false" }
-        mutating func encode(_ value: String) throws { child().scalar = quoted(value) }
-        mutating func encode(_ value: Int) throws { child().scalar = String(value) }
-        mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value, into: child(), codingPath: codingPath) }
+        let encoder: OrderedJSONEncoder
+        let depth: Int
+        var codingPath: [CodingKey] { [] }
+        private(set) var count = 0
+
+        init(encoder: OrderedJSONEncoder, depth: Int) { self.encoder = encoder; self.depth = depth }
+
+        private mutating func begin() { encoder.beginMember(of: depth, key: nil); count += 1 }
+        mutating func encodeNil() throws { begin(); encoder.writeNull() }
+        mutating func encode(_ value: Bool) throws { begin(); encoder.writeBool(value) }
+        mutating func encode(_ value: String) throws { begin(); encoder.writeString(value) }
+        mutating func encode(_ value: Int) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode<T: Encodable>(_ value: T) throws { begin(); try encoder.write(value, depth: depth + 1) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-            let c = child(); c.kind = .object
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: c, codingPath: codingPath))
+            begin()
+            encoder.openContainer(depth: depth + 1, isArray: false)
+            return KeyedEncodingContainer(Keyed<NestedKey>(encoder: encoder, depth: depth + 1))
         }
         mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
-            let c = child(); c.kind = .array
-            return Unkeyed(node: c, codingPath: codingPath)
+            begin()
+            encoder.openContainer(depth: depth + 1, isArray: true)
+            return Unkeyed(encoder: encoder, depth: depth + 1)
         }
-        mutating func superEncoder() -> Encoder { NodeEncoder(node: child(), codingPath: codingPath) }
+        mutating func superEncoder() -> Encoder { begin(); return Writer(encoder: encoder, depth: depth + 1) }
     }
 
     struct Single: SingleValueEncodingContainer {
-        let node: Node
-        var codingPath: [CodingKey]
-        mutating func encodeNil() throws { node.kind = .scalar; node.scalar = "null" }
-        mutating func encode(_ value: Bool) throws { node.kind = .scalar; node.scalar = value ? "true" : "false" }
-        mutating func encode(_ value: String) throws { node.kind = .scalar; node.scalar = quoted(value) }
-        mutating func encode(_ value: Int) throws { node.kind = .scalar; node.scalar = String(value) }
-        mutating func encode(_ value: Int32) throws { node.kind = .scalar; node.scalar = String(value) }
-        mutating func encode(_ value: UInt8) throws { node.kind = .scalar; node.scalar = String(value) }
-        mutating func encode(_ value: Double) throws { node.kind = .scalar; node.scalar = value.isFinite ? "\(value)" : "null" }
-        mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value, into: node, codingPath: codingPath) }
+        let encoder: OrderedJSONEncoder
+        let depth: Int
+        var codingPath: [CodingKey] { [] }
+        mutating func encodeNil() throws { encoder.writeNull() }
+        mutating func encode(_ value: Bool) throws { encoder.writeBool(value) }
+        mutating func encode(_ value: String) throws { encoder.writeString(value) }
+        mutating func encode(_ value: Int) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Int32) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt8) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Double) throws {
+            if value.isFinite { encoder.out.append(contentsOf: "\(value)".utf8); encoder.valueBegun = true } else { encoder.writeNull() }
+        }
+        mutating func encode<T: Encodable>(_ value: T) throws { try encoder.write(value, depth: depth) }
     }
 }

@@ -18,24 +18,30 @@ public struct VGPUDiscovery {
         return HostPath.sysClassMdevBus.child(parent, "mdev_supported_types")
     }
 
+    /// A parent's types. The types directory is opened once and each type's files read
+    /// relative to it: a host of GPUs with sixteen VFs of fifteen types each has thousands.
     public func mdevTypes(parent: String) -> [VGPUType] {
-        guard let dir = typesDirectory(parent) else { return [] }
-        return (sysfs.list(dir) ?? []).filter(HostPath.isPlainName).map { id in
-            let typeDir = dir.child(id)
-            let description = sysfs.read(typeDir.child("description"))
-            return VGPUType(parent: parent, interface: .mdev, id: id, name: sysfs.read(typeDir.child("name")),
-                            description: description, deviceAPI: sysfs.read(typeDir.child("device_api")),
-                            availableInstances: sysfs.read(typeDir.child("available_instances")).flatMap { Int($0) },
+        guard let path = typesDirectory(parent), let dir = sysfs.directory(path) else { return [] }
+        return (dir.list() ?? []).filter(HostPath.isPlainName).map { id in
+            let typeDir = dir.directory(id)
+            let description = typeDir?.read("description")
+            return VGPUType(parent: parent, interface: .mdev, id: id, name: typeDir?.read("name"),
+                            description: description, deviceAPI: typeDir?.read("device_api"),
+                            availableInstances: typeDir?.read("available_instances").flatMap { Int($0) },
                             properties: VGPUType.properties(of: description))
         }
     }
 
     // MARK: nvidia-vfio
 
-    /// VFs that carry NVIDIA's vGPU files.
+    /// VFs that carry NVIDIA's vGPU files. Only NVIDIA functions can: /proc/bus/pci/devices
+    /// rules the others out without a look at each (see ProcPCIDevices).
     public func nvidiaVFs() -> [PCIAddress] {
-        (sysfs.list(.sysBusPCIDevices) ?? []).compactMap { name in
-            sysfs.exists(HostPath.sysBusPCIDevices.child(name, "nvidia", "creatable_vgpu_types")) ? PCIAddress(name) : nil
+        let names = sysfs.list(.sysBusPCIDevices) ?? []
+        let nvidia = ProcPCIDevices.busSlots(of: PCIIDs.nvidia, host: host, expectedCount: names.count)
+        return names.compactMap { name in
+            guard let address = PCIAddress(name), nvidia?.contains(address.busSlot) ?? true else { return nil }
+            return sysfs.exists(HostPath.sysBusPCIDevices.child(name, "nvidia", "creatable_vgpu_types")) ? address : nil
         }
     }
 

@@ -16,14 +16,25 @@ public struct VGPUType: Sendable, Equatable {
     public var properties: [String: String]
 
     /// NVIDIA descriptions look like `num_heads=4, frl_config=60, framebuffer=2048M, max_instance=4`.
+    /// A part without `=`, or with nothing before or after it, or with a key that has spaces,
+    /// is no property. Parsed as bytes: a host can list thousands of types.
     static func properties(of description: String?) -> [String: String] {
         guard let description else { return [:] }
         var result: [String: String] = [:]
-        for part in description.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmed() }
-            if pair.count == 2, !pair[0].isEmpty, !pair[0].contains(" ") { result[pair[0]] = pair[1] }
+        let bytes = Array(description.utf8)
+        for part in bytes.split(separator: UInt8(ascii: ",")) {
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")), equals > part.startIndex, equals + 1 < part.endIndex else { continue }
+            let key = trimmedASCII(part[part.startIndex..<equals])
+            guard !key.isEmpty, !key.contains(UInt8(ascii: " ")) else { continue }
+            result[String(decoding: key, as: UTF8.self)] = String(decoding: trimmedASCII(part[(equals + 1)...]), as: UTF8.self)
         }
         return result
+    }
+
+    private static func trimmedASCII(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0d).contains(byte) }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else { return [] }
+        return bytes[first...last]
     }
 }
 
