@@ -12,9 +12,11 @@ let package = Package(
     targets: [
         // C libraries, as the system provides them.
         .systemLibrary(name: "CPCI", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
-        .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
-        // What Swift cannot call itself: libpci's variadic lookups and its non-returning error hook.
-        .target(name: "CShims", dependencies: ["CPCI"], linkerSettings: [.linkedLibrary("pci")]),
+        // libkmod's header only: the library is opened on first use (CShims/gpuprep_kmod.c).
+        .systemLibrary(name: "CKmod", providers: [.apt(["libkmod-dev"])]),
+        // What Swift cannot call itself: libpci's variadic lookups and its non-returning error hook;
+        // libkmod loaded when first needed.
+        .target(name: "CShims", dependencies: ["CPCI", "CKmod"], linkerSettings: [.linkedLibrary("pci")]),
 
         // The only Swift code that imports C or touches host files.
         .target(name: "GPUPrepSystem", dependencies: ["CPCI", "CKmod", "CShims"]),

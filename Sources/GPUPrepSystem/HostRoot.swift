@@ -127,12 +127,14 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
 
     /// A plain name: not empty, not `.` or `..`, no `/` and no NUL.
     public static func isPlainName(_ name: String) -> Bool {
-        var dots = 0, count = 0
-        for byte in name.utf8 {
-            if byte == UInt8(ascii: "/") || byte == 0 { return false }
-            if byte == UInt8(ascii: ".") { dots += 1 }
-            count += 1
+        var name = name
+        return name.withUTF8 { bytes in
+            var dots = 0
+            for byte in bytes {
+                if byte == UInt8(ascii: "/") || byte == 0 { return false }
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+            return !bytes.isEmpty && !(dots == bytes.count && bytes.count <= 2)
         }
-        return count > 0 && !(dots == count && count <= 2)
     }
 }

@@ -1,4 +1,5 @@
 import CKmod
+import CShims
 import Glibc
 
 /// libkmod over the host's module directory and modprobe configuration, both under the root:
@@ -8,10 +9,11 @@ public final class Kmod {
     /// The module directory in use, as a host path string (for messages).
     public let moduleDirectory: String
 
-    /// Wraps kmod_new and kmod_load_resources. Fails when the module directory does not exist.
     private let root: HostRoot
     private let directoryPath: HostPath
 
+    /// Wraps kmod_new and kmod_load_resources (libkmod is loaded on first use: CShims/gpuprep_kmod.c).
+    /// Fails when the module directory does not exist or libkmod cannot be loaded.
     public init(root: HostRoot, release: String) throws(SystemError) {
         let directory = try HostPath.libModules.appending(release)
         moduleDirectory = directory.string
@@ -25,30 +27,31 @@ public final class Kmod {
         let cStrings = configPaths.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
         var argv: [UnsafePointer<CChar>?] = cStrings.map { UnsafePointer($0) } + [nil]
-        guard let made = argv.withUnsafeMutableBufferPointer({ kmod_new(root.path(directory), $0.baseAddress) }) else {
+        guard let made = argv.withUnsafeMutableBufferPointer({ gp_kmod_new(root.path(directory), $0.baseAddress) }) else {
+            guard gp_kmod_loaded() else { throw .libkmod("libkmod.so.2 cannot be loaded: install libkmod (apt-get install libkmod2)") }
             throw .libkmod("cannot open \(directory.string)")
         }
         context = made
-        kmod_set_log_priority(context, 0)   // libkmod logs to stderr by default: keep the output ours
-        _ = kmod_load_resources(context)    // optional: lookups fall back to reading the indexes
+        gp_kmod_set_log_priority(context, 0)   // libkmod logs to stderr by default: keep the output ours
+        _ = gp_kmod_load_resources(context)    // optional: lookups fall back to reading the indexes
     }
 
-    deinit { kmod_unref(context) }
+    deinit { gp_kmod_unref(context) }
 
     /// The modules whose aliases match `alias` (a modalias such as `pci:v000010DEd...`), as
     /// `modprobe --resolve-alias` and `lspci -k` find them. Wraps kmod_module_new_from_lookup.
     public func modules(matching alias: String) -> [String] {
         var list: OpaquePointer?
-        guard kmod_module_new_from_lookup(context, alias, &list) >= 0, let list else { return [] }
-        defer { kmod_module_unref_list(list) }
+        guard gp_kmod_module_new_from_lookup(context, alias, &list) >= 0, let list else { return [] }
+        defer { gp_kmod_module_unref_list(list) }
         var names: [String] = []
         var entry: OpaquePointer? = list
         while let current = entry {
-            if let module = kmod_module_get_module(current) {
-                if let name = kmod_module_get_name(module) { names.append(String(cString: name)) }
-                kmod_module_unref(module)
+            if let module = gp_kmod_module_get_module(current) {
+                if let name = gp_kmod_module_get_name(module) { names.append(String(cString: name)) }
+                gp_kmod_module_unref(module)
             }
-            entry = kmod_list_next(list, current)
+            entry = gp_kmod_list_next(list, current)
         }
         return names
     }
@@ -70,19 +73,19 @@ public final class Kmod {
     /// The `alias=` entries of a module's .modinfo. Wraps kmod_module_get_info.
     public func aliases(ofModule name: String) -> [String] {
         var module: OpaquePointer?
-        guard kmod_module_new_from_name(context, name, &module) >= 0, let module else { return [] }
-        defer { kmod_module_unref(module) }
+        guard gp_kmod_module_new_from_name(context, name, &module) >= 0, let module else { return [] }
+        defer { gp_kmod_module_unref(module) }
         var info: OpaquePointer?
-        guard kmod_module_get_info(module, &info) >= 0, let info else { return [] }
-        defer { kmod_module_info_free_list(info) }
+        guard gp_kmod_module_get_info(module, &info) >= 0, let info else { return [] }
+        defer { gp_kmod_module_info_free_list(info) }
         var aliases: [String] = []
         var entry: OpaquePointer? = info
         while let current = entry {
-            if let key = kmod_module_info_get_key(current), String(cString: key) == "alias",
-               let value = kmod_module_info_get_value(current) {
+            if let key = gp_kmod_module_info_get_key(current), String(cString: key) == "alias",
+               let value = gp_kmod_module_info_get_value(current) {
                 aliases.append(String(cString: value))
             }
-            entry = kmod_list_next(info, current)
+            entry = gp_kmod_list_next(info, current)
         }
         return aliases
     }
@@ -91,11 +94,11 @@ public final class Kmod {
     /// and a blacklist only for aliases). Wraps kmod_module_probe_insert_module.
     public func load(_ name: String) throws(SystemError) {
         var module: OpaquePointer?
-        guard kmod_module_new_from_name(context, name, &module) >= 0, let module else {
+        guard gp_kmod_module_new_from_name(context, name, &module) >= 0, let module else {
             throw .libkmod("no module named \(name)")
         }
-        defer { kmod_module_unref(module) }
-        let result = kmod_module_probe_insert_module(module, UInt32(KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY.rawValue), nil, nil, nil, nil)
+        defer { gp_kmod_module_unref(module) }
+        let result = gp_kmod_module_probe_insert_module(module, UInt32(KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY.rawValue), nil)
         if result < 0 { throw .libkmod("cannot load \(name): \(String(cString: strerror(-result)))") }
     }
 
@@ -111,9 +114,9 @@ public final class Kmod {
     /// and kmod_module_get_path; built-ins come from modules.builtin.
     public func availability(_ name: String) -> Availability {
         var module: OpaquePointer?
-        if kmod_module_new_from_name(context, name, &module) >= 0, let module {
-            defer { kmod_module_unref(module) }
-            if kmod_module_get_path(module) != nil { return .module }
+        if gp_kmod_module_new_from_name(context, name, &module) >= 0, let module {
+            defer { gp_kmod_module_unref(module) }
+            if gp_kmod_module_get_path(module) != nil { return .module }
         }
         let normalized = name.replacing("-", with: "_")
         let builtin = Sysfs(root: root).read(directoryPath.child("modules.builtin")) ?? ""
@@ -127,11 +130,11 @@ public final class Kmod {
     /// The modules blacklisted by the modprobe configuration under the root, as libkmod reads it.
     /// Wraps kmod_config_get_blacklists.
     public func blacklist() -> Set<String> {
-        guard let iterator = kmod_config_get_blacklists(context) else { return [] }
-        defer { kmod_config_iter_free_iter(iterator) }
+        guard let iterator = gp_kmod_config_get_blacklists(context) else { return [] }
+        defer { gp_kmod_config_iter_free_iter(iterator) }
         var names = Set<String>()
-        while kmod_config_iter_next(iterator) {
-            if let key = kmod_config_iter_get_key(iterator) { names.insert(String(cString: key)) }
+        while gp_kmod_config_iter_next(iterator) {
+            if let key = gp_kmod_config_iter_get_key(iterator) { names.insert(String(cString: key)) }
         }
         return names
     }

@@ -136,7 +136,8 @@ func listText(_ host: String, _ scope: DiscoveryScope = .nvidia) throws -> Strin
         try host.dangle("0000:01:00.0", "iommu_group")
         try host.setAttribute("0000:01:00.0", "numa_node", nil)
         try host.setAttribute("0000:01:00.0", "driver_override", nil)
-        try host.setAttribute("0000:02:00.0", "class", nil)        // unreadable mandatory attribute
+        try host.setAttribute("0000:02:00.0", "class", nil)        // unreadable mandatory attribute,
+        try host.setAttribute("0000:02:00.0", "uevent", nil)       // and no uevent to say it either
         try host.setAttribute("0000:03:00.0", "sriov_totalvfs", "garbage")
         try host.setAttribute("0000:03:00.0", "numa_node", "-1")
         let discovery = try HostContext(root: host.path, pciIDs: Fixtures.pciIDs)
@@ -259,5 +260,25 @@ func listText(_ host: String, _ scope: DiscoveryScope = .nvidia) throws -> Strin
         // --all never uses it.
         let all = try ListReport.make(host: try HostContext(root: host.path, pciIDs: Fixtures.pciIDs), scope: .all)
         #expect(all.devices.filter { $0.function.isNVIDIA }.count == 2)
+    }
+}
+
+/// Discovery reads a function's ids, class, subsystem and modalias from its one `uevent` file,
+/// and from the attribute files when a tree has none: both must say the same.
+@Suite struct UeventTests {
+    @Test func uEventAndAttributesAgree() throws {
+        let host = try Fixtures.scratch("uevent")
+        let functions = [
+            FakeFunction("0000:01:00.0", vendor: 0x10de, device: 0x1e84, classCode: 0x030000, subsystem: (0x1462, 0x3734), driver: "nvidia", group: 1),
+            FakeFunction("0000:01:00.1", vendor: 0x10de, device: 0x10f8, classCode: 0x040300, subsystem: (0x1462, 0x3734), driver: "snd_hda_intel", group: 1),
+            FakeFunction("0000:02:00.0", vendor: 0x8086, device: 0x1539, classCode: 0x020000, driver: nil, group: 2),
+        ]
+        for function in functions { try host.add(function) }
+        let context = { try HostContext(root: host.path, pciIDs: Fixtures.pciIDs) }
+        let withUevent = JSONOutput.render(try ListReport.make(host: try context(), scope: .all))
+        for function in functions { try host.setAttribute(function.address, "uevent", nil) }
+        let withoutUevent = JSONOutput.render(try ListReport.make(host: try context(), scope: .all))
+        #expect(withUevent == withoutUevent)
+        #expect(withUevent.contains("\"subsystemVendorId\": \"1462\"") && withUevent.contains("\"classCode\": \"040300\""))
     }
 }

@@ -138,6 +138,11 @@ public final class FakeHost {
         try attr("irq", "0")
         try attr("resource", String(repeating: "0x0000000000000000 0x0000000000000000 0x0000000000000000\n", count: 13))
         try attr("modalias", function.modalias)
+        // As pci_uevent writes it (the driver line, which changes with binding, is left out).
+        var uevent = String(format: "PCI_CLASS=%04X\nPCI_ID=%04X:%04X\n", function.classCode, function.vendor, function.device)
+        if let sv = function.subsystemVendor, let sd = function.subsystemDevice { uevent += String(format: "PCI_SUBSYS_ID=%04X:%04X\n", sv, sd) }
+        uevent += "PCI_SLOT_NAME=\(function.address)\nMODALIAS=\(function.modalias)\n"
+        try attr("uevent", uevent)
         if let numa = function.numaNode { try attr("numa_node", String(numa)) }
         try attr("driver_override", function.driverOverride ?? "(null)")
         if let vga = function.bootVGA { try attr("boot_vga", vga ? "1" : "0") }

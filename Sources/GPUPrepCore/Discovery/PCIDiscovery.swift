@@ -44,14 +44,15 @@ public struct PCIDiscovery {
             let address = PCIAddress(device)
             if let nvidiaSlots, !nvidiaSlots.contains(address.busSlot) { continue }
             let dir = host.sysfs.directory(HostPath.sysBusPCIDevices.child(address.description))
-            let identity = dir.flatMap(Self.identity)
+            let uevent = Uevent(dir?.read("uevent"))
+            let identity = uevent?.identity ?? dir.flatMap(Self.identity)
             if nvidiaOnly && identity?.vendorID != PCIIDs.nvidia { continue }
             var function = PCIFunction(address: address)
             // A VF has a physfn link (dangling in a capture that lacks the PF, still a VF).
             let physfn = dir?.linkTargetName("physfn")
             let isVF = physfn != nil
             if wanted?.contains(address) ?? true {
-                describe(&function, dir: dir, identity: identity, isVF: isVF, device: device, pci: pci)
+                describe(&function, dir: dir, identity: identity, uevent: uevent, isVF: isVF, device: device, pci: pci)
                 if headerTypes { function.headerType = pci.headerType(device) }
             } else if let identity {
                 function.vendorID = identity.vendorID
@@ -125,6 +126,41 @@ public struct PCIDiscovery {
                            classCode: classCode & 0xffffff)
     }
 
+    /// What a function's `uevent` says: ids, class, subsystem and modalias in one file
+    /// (drivers/pci/pci-driver.c, pci_uevent), where the attributes are a file each.
+    struct Uevent {
+        var identity: PCIIdentity
+        var subsystem: (vendor: UInt16, device: UInt16)?
+        var modalias: String?
+
+        /// Nil when the file is missing or lacks the ids or the class (the attributes are read then).
+        init?(_ text: String?) {
+            guard let text else { return nil }
+            var ids: (UInt32, UInt32)?, classCode: UInt32?
+            for line in text.split(separator: "\n") {
+                guard let equals = line.firstIndex(of: "=") else { continue }
+                let key = line[..<equals], value = line[line.index(after: equals)...]
+                switch key {
+                case "PCI_ID": ids = Uevent.pair(value)
+                case "PCI_CLASS": classCode = UInt32(value, radix: 16)
+                case "PCI_SUBSYS_ID": subsystem = Uevent.pair(value).map { (UInt16(truncatingIfNeeded: $0.0), UInt16(truncatingIfNeeded: $0.1)) }
+                case "MODALIAS": modalias = String(value)
+                default: break
+                }
+            }
+            guard let ids, let classCode else { return nil }
+            identity = PCIIdentity(vendorID: UInt16(truncatingIfNeeded: ids.0), deviceID: UInt16(truncatingIfNeeded: ids.1),
+                                   classCode: classCode & 0xffffff)
+        }
+
+        /// `10DE:2235`.
+        static func pair(_ text: Substring) -> (UInt32, UInt32)? {
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, let a = UInt32(parts[0], radix: 16), let b = UInt32(parts[1], radix: 16) else { return nil }
+            return (a, b)
+        }
+    }
+
     /// A number as sysfs writes ids: hex with `0x` (`0x10de`).
     static func sysfsNumber(_ text: String?) -> UInt32? {
         guard let text, text.hasPrefix("0x") else { return nil }
@@ -133,7 +169,7 @@ public struct PCIDiscovery {
 
     /// Everything gpuprep shows about one function.
     private func describe(_ function: inout PCIFunction, dir: SysfsDirectory?, identity: PCIIdentity?,
-                          isVF: Bool, device: PCIDeviceHandle, pci: LibPCI) {
+                          uevent: Uevent?, isVF: Bool, device: PCIDeviceHandle, pci: LibPCI) {
         if let identity {
             function.vendorID = identity.vendorID
             function.deviceID = identity.deviceID
@@ -146,10 +182,11 @@ public struct PCIDiscovery {
         }
         guard let dir else { return }
 
-        if let subvendor = Self.sysfsNumber(dir.read("subsystem_vendor")), let subdevice = Self.sysfsNumber(dir.read("subsystem_device")) {
+        if let (subvendor, subdevice) = uevent?.subsystem
+            ?? Self.sysfsNumber(dir.read("subsystem_vendor")).flatMap({ v in Self.sysfsNumber(dir.read("subsystem_device")).map { (UInt16(truncatingIfNeeded: v), UInt16(truncatingIfNeeded: $0)) } }) {
             if subvendor != 0xffff {
-                function.subsystemVendorID = UInt16(truncatingIfNeeded: subvendor)
-                function.subsystemDeviceID = UInt16(truncatingIfNeeded: subdevice)
+                function.subsystemVendorID = subvendor
+                function.subsystemDeviceID = subdevice
             }
         } else {
             // Without the sysfs files (an old kernel, a partial capture) libpci reads config space.
@@ -165,7 +202,7 @@ public struct PCIDiscovery {
         function.driver = dir.linkName("driver")
         function.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
         function.numaNode = dir.read("numa_node").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
-        function.modalias = dir.read("modalias")
+        function.modalias = uevent?.modalias ?? dir.read("modalias")
         if let modalias = function.modalias, let kmod = host.kmod() {
             function.modules = host.modules(matching: modalias, kmod: kmod)
         }

@@ -8,12 +8,37 @@
 /// finished before the next key of its container begins. A container is closed when a key or
 /// element of an outer one begins, or at the end.
 final class OrderedJSONEncoder {
-    private var out: [UInt8] = []
-    /// The containers still open, outermost first: whether each is an array, and whether a
-    /// member has been written into it yet. The container at index d holds values of depth d + 1.
-    private var open: [(isArray: Bool, hasMembers: Bool)] = []
-    /// Whether the value now being written (after a key, as an element, or the root) has begun.
-    private var valueBegun = false
+    struct State {
+        var out: [UInt8] = []
+        /// The containers still open, outermost first: whether each is an array, and whether a
+        /// member has been written into it yet. The container at index d holds values of depth d + 1.
+        var open: [(isArray: Bool, hasMembers: Bool)] = []
+        /// Whether the value now being written (after a key, as an element, or the root) has begun.
+        var valueBegun = false
+    }
+    /// The state lives behind a pointer, not in stored properties: Swift checks every access to
+    /// a class's stored property for exclusivity at run time, and those checks were an eighth
+    /// of a large report's time. Only this class touches it, one access at a time.
+    private let state = UnsafeMutablePointer<State>.allocate(capacity: 1)
+    private var out: [UInt8] {
+        _read { yield state.pointee.out }
+        _modify { yield &state.pointee.out }
+    }
+    private var open: [(isArray: Bool, hasMembers: Bool)] {
+        _read { yield state.pointee.open }
+        _modify { yield &state.pointee.open }
+    }
+    private var valueBegun: Bool {
+        get { state.pointee.valueBegun }
+        set { state.pointee.valueBegun = newValue }
+    }
+
+    private init() { state.initialize(to: State()) }
+
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = OrderedJSONEncoder()
@@ -115,13 +140,16 @@ final class OrderedJSONEncoder {
     fileprivate func writeString(_ text: String) { writeQuoted(text); valueBegun = true }
 
     private func writeQuoted(_ text: String) {
+        var text = text
         // Most strings (addresses, ids, names) need no escaping: one append, not one a byte.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        let plain = text.withUTF8 { bytes -> Bool in
+            for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
             out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: text.utf8)
+            out.append(contentsOf: bytes)
             out.append(UInt8(ascii: "\""))
-            return
+            return true
         }
+        if plain { return }
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
