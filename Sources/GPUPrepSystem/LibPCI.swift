@@ -42,9 +42,9 @@ public struct PCIDetails: Sendable, Equatable {
 
 /// A session with libpci over one sysfs tree (`sysfs.path=<root>/sys/bus/pci`).
 ///
-/// libpci reads lazily: scanning only lists the directory, and each `identity`
-/// or `details` call reads just the attributes it asks for, so listing the
-/// NVIDIA functions of a host never reads what the others hold.
+/// libpci reads lazily: scanning only lists the directory. gpuprep uses it for that list, for
+/// names from pci.ids and for config space; the plain attributes it reads through sysfs
+/// directories (see SysfsDirectory), and libpci's `details` only where sysfs lacks them.
 public final class LibPCI {
     private let access: UnsafeMutablePointer<pci_access>
     /// The functions found by the scan, in libpci's order.
@@ -75,21 +75,8 @@ public final class LibPCI {
 
     deinit { pci_cleanup(access) }
 
-    /// Vendor, device and class (sysfs `vendor`, `device`, `class`). Wraps pci_fill_info(PCI_FILL_IDENT | PCI_FILL_CLASS).
-    public func identity(_ handle: PCIDeviceHandle) -> PCIIdentity? {
-        let device = handle.raw
-        var message = [CChar](repeating: 0, count: 512)
-        guard gp_pci_fill(device, UInt32(PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT), &message, message.count) == 0 else {
-            return nil
-        }
-        let d = device.pointee
-        return PCIIdentity(vendorID: d.vendor_id, deviceID: d.device_id,
-                           classCode: UInt32(d.device_class) << 8 | UInt32(d.prog_if))
-    }
-
-    /// Subsystem ids, NUMA node and modalias. Wraps pci_fill_info. (The driver and IOMMU group are
-    /// links that libpci resolves with realpath(), a readlink per path component; Sysfs.linkName
-    /// reads just the link.)
+    /// Subsystem ids, NUMA node and modalias; libpci reads config space for what sysfs lacks.
+    /// Wraps pci_fill_info.
     public func details(_ handle: PCIDeviceHandle) -> PCIDetails {
         let device = handle.raw
         var result = PCIDetails()

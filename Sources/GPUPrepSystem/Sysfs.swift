@@ -79,12 +79,6 @@ public struct Sysfs: Sendable {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && access(path, R_OK) == 0
     }
 
-    /// Whether the path is a symbolic link (dangling or not).
-    public func isLink(_ path: HostPath) -> Bool {
-        var info = stat()
-        return lstat(root.path(path), &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
-    }
-
     /// The last component of a link's target, if the link exists and its target
     /// does too. sysfs names drivers, IOMMU groups and physical functions this way;
     /// only the name is used, so a link can never lead outside the root.

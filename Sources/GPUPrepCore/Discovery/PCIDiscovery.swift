@@ -49,8 +49,7 @@ public struct PCIDiscovery {
             if nvidiaOnly && identity?.vendorID != PCIIDs.nvidia { continue }
             var function = PCIFunction(address: address)
             // A VF has a physfn link (dangling in a capture that lacks the PF, still a VF).
-            let physfn = dir?.linkTargetName("physfn")
-            let isVF = physfn != nil
+            let isVF = dir?.linkTargetName("physfn") != nil
             if wanted?.contains(address) ?? true {
                 describe(&function, dir: dir, identity: identity, uevent: uevent, isVF: isVF, device: device, pci: pci)
                 if headerTypes { function.headerType = pci.headerType(device) }
