@@ -84,17 +84,24 @@ public struct Sysfs: Sendable {
     /// only the name is used, so a link can never lead outside the root.
     public func linkName(_ path: HostPath) -> String? {
         let full = root.path(path)
+        guard let name = Sysfs.linkTargetName({ readlink(full, $0, $1) }) else { return nil }
+        guard access(full, F_OK) == 0 else { return nil }   // dangling
+        return name
+    }
+
+    /// The last component of a link's target, read by `readLink` (readlink or readlinkat into a
+    /// buffer); nil when there is no link or the name is not a plain one.
+    static func linkTargetName(_ readLink: (UnsafeMutablePointer<CChar>, Int) -> Int) -> String? {
         let target = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { buffer -> String? in
-            let n = buffer.withMemoryRebound(to: CChar.self) { readlink(full, $0.baseAddress!, $0.count) }
+            let n = buffer.withMemoryRebound(to: CChar.self) { readLink($0.baseAddress!, $0.count) }
             guard n > 0 else { return nil }
             // Only the last component matters.
             var start = n
             while start > 0, buffer[start - 1] != UInt8(ascii: "/") { start -= 1 }
             return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<n]), as: UTF8.self)
         }
-        guard let name = target, HostPath.isPlainName(name) else { return nil }
-        guard access(full, F_OK) == 0 else { return nil }   // dangling
-        return name
+        guard let target, HostPath.isPlainName(target) else { return nil }
+        return target
     }
 
     /// A link's target as written, without following it (for `/proc/PID/fd/N`, whose targets
@@ -208,15 +215,7 @@ public final class SysfsDirectory {
     /// The last component of a link's target, whether or not the target exists.
     public func linkTargetName(_ name: String) -> String? {
         precondition(HostPath.isPlainName(name), "unsafe link name \(name)")
-        let target = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { buffer -> String? in
-            let n = buffer.withMemoryRebound(to: CChar.self) { readlinkat(fd, name, $0.baseAddress!, $0.count) }
-            guard n > 0 else { return nil }
-            var start = n
-            while start > 0, buffer[start - 1] != UInt8(ascii: "/") { start -= 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<n]), as: UTF8.self)
-        }
-        guard let target, HostPath.isPlainName(target) else { return nil }
-        return target
+        return Sysfs.linkTargetName { readlinkat(fd, name, $0, $1) }
     }
 
     /// Whether something exists at the names below this directory (`nvidia`, `creatable_vgpu_types`).

@@ -47,9 +47,11 @@ public final class HostContext {
         return opened
     }
 
-    /// The modules whose aliases match a modalias (libkmod's lookup, remembered per alias).
-    public func modules(matching modalias: String, kmod: Kmod) -> [String] {
+    /// The modules whose aliases match a modalias (libkmod's lookup, remembered per alias);
+    /// nil when the host has no module directory.
+    public func modules(matching modalias: String) -> [String]? {
         if let known = modulesByAlias[modalias] { return known }
+        guard let kmod = kmod() else { return nil }
         let found = kmod.modules(matching: modalias)
         modulesByAlias[modalias] = found
         return found

@@ -202,8 +202,8 @@ public struct PCIDiscovery {
         function.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
         function.numaNode = dir.read("numa_node").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         function.modalias = uevent?.modalias ?? dir.read("modalias")
-        if let modalias = function.modalias, let kmod = host.kmod() {
-            function.modules = host.modules(matching: modalias, kmod: kmod)
+        if let modalias = function.modalias {
+            function.modules = host.modules(matching: modalias)
         }
 
         // "(null)" is how the kernel says no override is set.

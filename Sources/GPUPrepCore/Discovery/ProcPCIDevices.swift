@@ -23,26 +23,11 @@ enum ProcPCIDevices {
             while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
             // "0100\t10de2204\t..." : 4 digits, a tab, 8 digits.
             guard end - start >= 13, bytes[start + 4] == UInt8(ascii: "\t"),
-                  let slot = hexNumber(bytes, start, 4), let ids = hexNumber(bytes, start + 5, 8) else { return nil }
+                  let slot = hexNumber(bytes[start..<(start + 4)]), let ids = hexNumber(bytes[(start + 5)..<(start + 13)]) else { return nil }
             lines += 1
             if ids >> 16 == UInt32(vendor) { slots.insert(UInt16(slot)) }
             start = end + 1
         }
         return lines == expectedCount ? slots : nil
-    }
-
-    private static func hexNumber(_ bytes: [UInt8], _ start: Int, _ count: Int) -> UInt32? {
-        var value: UInt32 = 0
-        for byte in bytes[start..<(start + count)] {
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
     }
 }

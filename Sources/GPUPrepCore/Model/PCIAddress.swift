@@ -18,14 +18,7 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
         let n = bytes.count
         guard (12...16).contains(n), bytes[n - 8] == UInt8(ascii: ":"), bytes[n - 5] == UInt8(ascii: ":"),
               bytes[n - 2] == UInt8(ascii: ".") else { return nil }
-        func number(_ range: Range<Int>) -> UInt32? {
-            var value: UInt32 = 0
-            for byte in bytes[range] {
-                guard let digit = hexValue(byte) else { return nil }
-                value = value << 4 | UInt32(digit)
-            }
-            return value
-        }
+        func number(_ range: Range<Int>) -> UInt32? { hexNumber(bytes[range]) }
         guard let domain = number(0..<(n - 8)), let bus = number((n - 7)..<(n - 5)),
               let device = number((n - 4)..<(n - 2)), device < 32,
               let function = number((n - 1)..<n), function < 8
@@ -67,31 +60,5 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
-    }
-}
-
-/// Lower-case hex of an unsigned value, zero-padded to `width` digits.
-func hex<T: UnsignedInteger>(_ value: T, _ width: Int) -> String {
-    let value = UInt64(value)
-    var count = width
-    while count < 16 && value >> (4 * UInt64(count)) != 0 { count += 1 }
-    return String(unsafeUninitializedCapacity: count) { out in
-        var rest = value
-        for index in stride(from: count - 1, through: 0, by: -1) {
-            out[index] = hexDigits[Int(rest & 0xf)]
-            rest >>= 4
-        }
-        return count
-    }
-}
-
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-    default: return nil
     }
 }

@@ -159,10 +159,9 @@ final class OrderedJSONEncoder {
             case UInt8(ascii: "\r"): append("\\r")
             case UInt8(ascii: "\t"): append("\\t")
             case 0..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
                 append("\\u00")
-                out.append(digits[Int(byte >> 4)])
-                out.append(digits[Int(byte & 0xf)])
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xf)])
             default: out.append(byte)
             }
         }
