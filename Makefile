@@ -15,7 +15,7 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
-EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu
+EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
 
 .PHONY: deps build demo test vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples install clean
 
@@ -51,6 +51,8 @@ demo: build
 	echo; echo "\$$ gpuprep conflicts --root examples/hosts/desktop-b550"; \
 	$$bin conflicts --root examples/hosts/desktop-b550; \
 	[ $$? = 1 ] && echo "(exit status 1: blockers found, as expected on this sample host)" || exit 1; \
+	echo; echo "\$$ gpuprep types --root examples/hosts/vgpu-a2-t4-busy --available"; \
+	$$bin types --root examples/hosts/vgpu-a2-t4-busy --available || exit 1; \
 	echo; echo "\$$ gpuprep list          # this machine"; $$bin list || exit 1; \
 	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
 

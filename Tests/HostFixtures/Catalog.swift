@@ -4,7 +4,7 @@ import Foundation
 /// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
 public enum Catalog {
     public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu",
-                               "laptop-gtx765m", "plx-rtx2080ti"]
+                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy"]
 
     /// Builds the named host under `root`. `data` is the folder with the real data files.
     public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
@@ -13,6 +13,7 @@ public enum Catalog {
         case "dgx-a100": return try dgxA100(root)
         case "vgpu-l40s-sriov": return try vgpuL40S(root, data: data)
         case "vgpu-mdev": return try vgpuMdev(root, data: data)
+        case "vgpu-a2-t4-busy": return try vgpuA2T4Busy(root, data: data)
         case "t4-server": return try t4Server(root, data: data)
         case "p6t6-no-iommu": return try p6t6(root, data: data)
         case "laptop-gtx765m":
@@ -270,7 +271,7 @@ public enum Catalog {
             options root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M intel_iommu=on iommu=pt
             grub_users $grub_users
             """)
-        try host.mkdir("boot/grub2")
+        try host.write("boot/grub2/grubenv", "# GRUB Environment Block\nsaved_entry=0f1e2d3c4b5a69788796a5b4c3d2e1f0-6.1.0-fixture-amd64\n")
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }
@@ -305,6 +306,86 @@ public enum Catalog {
         try host.write("usr/lib/x86_64-linux-gnu/libEGL.so.1", "")
         try host.loadModules(["vfio", "vfio_iommu_type1", "nvidia"])
         return host
+    }
+
+    // MARK: vgpu-a2-t4-busy: vGPUs in use, on an SR-IOV card whose VFs are mdev parents and on a T4
+
+    /// An A2 (16 GB) with its 16 VFs as mdev parents, holding three 4 GB vGPUs of the Q, A and C
+    /// series on three VFs, as the real capture (harvester, Apache-2.0) shows: each free VF offers
+    /// one of every 4 GB type and none of another size. A QEMU process runs the A2-4C (VM
+    /// render-01). Beside it a T4 (16 GB, no SR-IOV) holding two T4-2Q, one used by VM desk-07
+    /// through its VFIO device file (iommufd's cdev) rather than its group.
+    static func vgpuA2T4Busy(_ root: URL, data: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        var pf = FakeFunction("0000:08:00.0", vendor: 0x10de, device: 0x25b6, classCode: 0x030200, subsystem: (0x10de, 0x157e),
+                              driver: "nvidia", group: 20, numa: 0)
+        pf.sriovTotalVFs = 16
+        try host.add(pf)
+        let vfs = (4...7).map { "0000:08:00.\($0)" } + (0...7).map { "0000:08:01.\($0)" } + (0...3).map { "0000:08:02.\($0)" }
+        // The free VF's real list: ids, names, and what the kernel says each can still make.
+        let capture = try String(contentsOf: data.appendingPathComponent("harvester_A2-VF_0000-08-02.0_mdev_available.txt"), encoding: .utf8)
+        let listed: [(id: String, name: String, available: Int)] = capture.split(separator: "\n").compactMap { line in
+            let parts = line.components(separatedBy: " available: ")
+            guard parts.count == 2, let space = parts[0].firstIndex(of: " "), let available = Int(parts[1]) else { return nil }
+            return (String(parts[0][..<space]), String(parts[0][parts[0].index(after: space)...]), available)
+        }
+        let held = ["0000:08:00.4": "nvidia-746", "0000:08:00.5": "nvidia-751", "0000:08:00.6": "nvidia-754"]
+        for (index, address) in vfs.enumerated() {
+            var vf = FakeFunction(address, vendor: 0x10de, device: 0x25b6, classCode: 0x030200, subsystem: (0x10de, 0x157e),
+                                  driver: "nvidia", group: 21 + index, numa: 0)
+            vf.physfn = pf.address
+            try host.add(vf)
+            try host.addMdevTypes(address, listed.map { type in
+                FakeMdevType(id: type.id, name: type.name, description: a2Description(type.name),
+                             available: held[address] == nil ? type.available : 0)
+            })
+        }
+        let uuids = ["0000:08:00.4": "5f3a6c1e-2b7d-4e8a-9c10-3d2e1f0a4b51", "0000:08:00.5": "6a4b7d2f-3c8e-4f9b-8d21-4e3f2a1b5c62",
+                     "0000:08:00.6": "7b5c8e3a-4d9f-4a0c-9e32-5f4a3b2c6d73"]
+        for (offset, vf) in ["0000:08:00.4", "0000:08:00.5", "0000:08:00.6"].enumerated() {
+            try host.addMdev(parent: vf, type: held[vf]!, uuid: uuids[vf]!, group: 100 + offset)
+        }
+        try host.addProcess(pid: 4242, name: "qemu-system-x86", openFiles: ["/dev/vfio/vfio", "/dev/vfio/102", "/dev/kvm"],
+                            arguments: ["/usr/bin/qemu-system-x86_64", "-name", "guest=render-01,debug-threads=on", "-machine", "q35"])
+
+        // The T4: the PF is the mdev parent; two T4-2Q leave room for six more of that size only.
+        try host.add(FakeFunction("0000:3b:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, subsystem: (0x10de, 0x12a2),
+                                  driver: "nvidia", group: 40, numa: 0))
+        let t4: [(id: Int, gb: Int, series: String)] = [(222, 1, "B"), (230, 1, "Q"), (231, 2, "Q"), (232, 4, "Q"), (233, 8, "Q"), (234, 16, "Q")]
+        try host.addMdevTypes("0000:3b:00.0", t4.map { type in
+            FakeMdevType(id: "nvidia-\(type.id)", name: "GRID T4-\(type.gb)\(type.series)",
+                         description: "num_heads=4, frl_config=\(type.series == "B" ? 45 : 60), framebuffer=\(type.gb * 1024)M, max_resolution=\(type.gb == 1 ? "5120x2880" : "7680x4320"), max_instance=\(16 / type.gb)",
+                         available: type.id == 231 ? 6 : 0)
+        })
+        let t4vGPUs = ["8c6d9f4b-5e0a-4b1d-8f43-6a5b4c3d7e84", "9d7e0a5c-6f1b-4c2e-9a54-7b6c5d4e8f95"]
+        for (offset, uuid) in t4vGPUs.enumerated() { try host.addMdev(parent: "0000:3b:00.0", type: "nvidia-231", uuid: uuid, group: 110 + offset) }
+        // iommufd's per-device file: sysfs names it under vfio-dev/ (its dev is the cdev's major:minor).
+        try host.write("sys/bus/mdev/devices/\(t4vGPUs[0])/vfio-dev/vfio3/dev", "511:3")
+        try host.addProcess(pid: 5151, name: "qemu-system-x86", openFiles: ["/dev/iommu", "/dev/vfio/devices/vfio3"],
+                            arguments: ["/usr/bin/qemu-system-x86_64", "-name", "desk-07", "-machine", "q35"])
+
+        try host.addModules(commonModules)
+        try host.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try host.addIOMMUFirmware(table: "DMAR", units: ["dmar0"])
+        try host.setRunningCommandLine("\(bootImage) root=/dev/sda2 ro intel_iommu=on iommu=pt")
+        try host.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"\n")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
+        return host
+    }
+
+    /// An A2 type's description as NVIDIA's driver writes it, from NVIDIA's A2 type table: the
+    /// number in the name is the framebuffer in GB of 16, B and Q have four heads, A and C one.
+    static func a2Description(_ name: String) -> String {
+        let suffix = name.split(separator: "-").last!
+        let gb = Int(suffix.dropLast())!, series = suffix.last!
+        let heads = series == "B" || series == "Q" ? 4 : 1
+        let resolution: String
+        switch series {
+        case "A": resolution = "1280x1024"
+        case "C": resolution = "4096x2160"
+        default: resolution = gb == 1 || series == "B" ? "5120x2880" : "7680x4320"
+        }
+        return "num_heads=\(heads), frl_config=\(series == "B" ? 45 : 60), framebuffer=\(gb * 1024)M, max_resolution=\(resolution), max_instance=\(16 / gb)"
     }
 
     /// `<type dir>, <parent>, <name>, <description>` lines; available instances start at max_instance.

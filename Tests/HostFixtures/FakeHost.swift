@@ -232,9 +232,11 @@ public final class FakeHost {
         try setAttribute(address, "driver_override", driver)
     }
 
-    /// A process with open files (`/proc/PID/fd/N` links, `/proc/PID/comm`).
-    public func addProcess(pid: Int, name: String, openFiles: [String]) throws {
+    /// A process with open files (`/proc/PID/fd/N` links, `/proc/PID/comm`) and, if given, its
+    /// command line (`/proc/PID/cmdline`, NUL-separated as the kernel writes it).
+    public func addProcess(pid: Int, name: String, openFiles: [String], arguments: [String]? = nil) throws {
         try write("proc/\(pid)/comm", name)
+        if let arguments { try write("proc/\(pid)/cmdline", arguments.map { $0 + "\0" }.joined()) }
         try mkdir("proc/\(pid)/fd")
         for (fd, target) in openFiles.enumerated() {
             let link = root.appendingPathComponent("proc/\(pid)/fd/\(fd + 3)")
@@ -275,6 +277,20 @@ public final class FakeHost {
         try symlink("sys/class/mdev_bus/" + address, to: devicePath(address))
     }
 
+    /// An mdev that exists: its directory under the parent's, its type link, its own IOMMU group
+    /// (the kernel gives each mdev one), and its /sys/bus/mdev/devices link.
+    public func addMdev(parent: String, type: String, uuid: String, group: Int) throws {
+        let device = devicePath(parent) + "/\(uuid)"
+        try write(device + "/remove", "")
+        try symlink(device + "/mdev_type", to: devicePath(parent) + "/mdev_supported_types/\(type)")
+        let groupDir = "sys/kernel/iommu_groups/\(group)"
+        try mkdir(groupDir + "/devices")
+        try symlink(device + "/iommu_group", to: groupDir)
+        try symlink(groupDir + "/devices/" + uuid, to: device)
+        try mkdir("sys/bus/mdev/devices")
+        try symlink("sys/bus/mdev/devices/\(uuid)", to: device)
+    }
+
     /// Replaces an attribute's contents, or removes it (nil): for odd and broken hosts.
     public func setAttribute(_ address: String, _ name: String, _ value: String?) throws {
         let path = devicePath(address) + "/" + name
@@ -302,12 +318,17 @@ public final class FakeHost {
     public func addIOMMUFirmware(table: String?, units: [String]) throws {
         try mkdir("sys/firmware/acpi/tables")
         if let table { try write("sys/firmware/acpi/tables/\(table)", "") }
-        for unit in units { try mkdir("sys/class/iommu/\(unit)") }
+        // As the kernel lays them out: a class link to the unit's device, which has files of its own
+        // (so the tree survives git, which keeps no empty folder).
+        for unit in units {
+            try write("sys/devices/virtual/iommu/\(unit)/uevent", "")
+            try symlink("sys/class/iommu/\(unit)", to: "sys/devices/virtual/iommu/\(unit)")
+        }
     }
 
-    /// Modules the running kernel has loaded (/sys/module/NAME).
+    /// Modules the running kernel has loaded (/sys/module/NAME, with its `initstate`).
     public func loadModules(_ names: [String]) throws {
-        for name in names { try mkdir("sys/module/\(name)") }
+        for name in names { try write("sys/module/\(name)/initstate", "live") }
     }
 
     // MARK: kernel modules
