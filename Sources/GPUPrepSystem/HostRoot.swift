@@ -13,8 +13,8 @@ public struct HostRoot: Sendable, Equatable {
     /// Whether this is the live host (`/`).
     public var isLiveHost: Bool { prefix.isEmpty }
 
-    /// The root as the user would write it.
-    public var display: String { prefix.isEmpty ? "/" : prefix }
+    /// The root as the user wrote it (relative stays relative), for messages and headers.
+    public let display: String
 
     /// Opens a root; it must be an existing directory.
     public init(_ path: String) throws(SystemError) {
@@ -25,6 +25,7 @@ public struct HostRoot: Sendable, Equatable {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         if trimmed == "/" { trimmed = "" }
+        display = trimmed.isEmpty ? "/" : trimmed
         if !trimmed.hasPrefix("/") && !trimmed.isEmpty {
             // Make it absolute so libpci and libkmod see the same tree whatever their working directory.
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))

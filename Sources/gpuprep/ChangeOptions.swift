@@ -26,24 +26,28 @@ struct ChangeOptions: ParsableArguments {
     }
 }
 
-/// The one way gpuprep changes a host: refuse without root on the live host, take the lock
-/// (held from the snapshot to the last check, so the plan stays true), plan, apply unless a
-/// dry run, and report; a failed change prints its record and exits with its status.
+/// The one way gpuprep changes a host: refuse without root on the live host, plan, and when
+/// there is something to apply (not a dry run, not a refusal, not an empty plan) take the lock
+/// and plan again under it, so that the plan applied is true of the host as the lock found it;
+/// then apply and report. A failed change prints its record and exits with its status. Bad input
+/// and refusals write nothing, not even the lock file (a tree meant only for reading stays so).
 func applyChange(_ global: GlobalOptions, command: String, dryRun: Bool,
                  plan makeReport: (HostContext) throws(GPUPrepError) -> ChangeReport) throws {
     try global.runReporting { () throws(GPUPrepError) in
-        let host = try global.openHost()
+        var host = try global.openHost()
         if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
             throw GPUPrepError(.permission, "\(command) changes the host and needs root: run it with sudo (or add --dry-run to see the plan)")
         }
-        var lock: HostLock?
-        if !dryRun {
-            do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
-        }
-        defer { withExtendedLifetime(lock) {} }
         var report = try makeReport(host)
+        var lock: HostLock?
+        defer { withExtendedLifetime(lock) {} }
         if !dryRun && !report.plan.isEmpty {
-            report.outcome = Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(report.plan)
+            do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
+            host = try global.openHost()
+            report = try makeReport(host)
+            if !report.plan.isEmpty {
+                report.outcome = Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(report.plan)
+            }
         }
         let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
         return (output, ExitStatus.success, report.outcome?.failure)
