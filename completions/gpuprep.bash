@@ -387,7 +387,7 @@ _gpuprep_create() {
     repeating_flags=()
     non_repeating_flags=(--json --no-color --persist --dry-run --version -h --help)
     repeating_options=()
-    non_repeating_options=(--root --pci-ids --type --parent --count --uuid)
+    non_repeating_options=(--root --pci-ids --type --parent --count --placement --uuid)
     __gpuprep_offer_flags_options 0
 
     # Offer option value completions
@@ -408,6 +408,10 @@ _gpuprep_create() {
         return
         ;;
     '--count')
+        return
+        ;;
+    '--placement')
+        __gpuprep_add_completions -W 'spread'$'\n''pack'
         return
         ;;
     '--uuid')
@@ -465,7 +469,7 @@ _gpuprep_sriov() {
 
 _gpuprep_sriov_enable() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --persist --dry-run --version -h --help)
+    non_repeating_flags=(--json --no-color --force --persist --dry-run --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --count)
     __gpuprep_offer_flags_options 1

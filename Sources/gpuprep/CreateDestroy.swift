@@ -7,13 +7,16 @@ struct Create: ParsableCommand {
         commandName: "create",
         abstract: "Create vGPUs of a type: mdev instances, or NVIDIA vGPU 17+ types on SR-IOV VFs.",
         discussion: """
-        TYPE is an id (nvidia-222, mtty-2) or a name (GRID T4-1B). Everything is checked before \
-        the first write: the type exists, there is room for all of them, the UUID is well formed \
-        and unused. Each write is verified (the mdev appears; the VF reads the type back); if one \
-        fails, the ones already made are destroyed and the failure reported. Without --parent, \
-        each instance goes where there is most room: mdev instances spread across GPUs, \
-        nvidia-vfio ones go to a free VF of the GPU with the most free VFs. --uuid naming an \
-        identical existing vGPU does nothing.
+        TYPE is an id (nvidia-222, mtty-2), a name (GRID T4-1B), or a name without its vendor \
+        prefix (T4-1B). Everything is checked before the first write: the type exists, each GPU \
+        has room for what goes on it (its capacity, as 'gpuprep types' shows it: the kernel's \
+        count, the GPU's framebuffer, its placement mode), the UUID is well formed and unused. \
+        An over-ask is refused with the true number. Each write is verified (the mdev appears; \
+        the VF reads the type back and lists no other); if one fails, the ones already made are \
+        destroyed and the failure reported. --placement spread (the default) puts each \
+        instance on the GPU with the most room left; pack fills the fullest GPU that still \
+        fits one, keeping whole GPUs free. --parent takes an mdev parent, a VF, or a GPU (then \
+        its VFs). --uuid naming an identical existing vGPU does nothing, and says so.
         """
     )
 
@@ -22,12 +25,16 @@ struct Create: ParsableCommand {
     @Option(help: ArgumentHelp("The type: an id or a name (see gpuprep types).", valueName: "type"))
     var type: String
 
-    @Option(help: ArgumentHelp("Create on this parent only (a PCI address or an mdev parent name).", valueName: "parent"),
+    @Option(help: ArgumentHelp("Create on this parent only: an mdev parent, a VF, or a GPU (its VFs).", valueName: "parent"),
             completion: addressCompletion)
     var parent: String?
 
     @Option(help: "How many to create.")
     var count = 1
+
+    @Option(help: ArgumentHelp("Without a single parent: spread (the GPU with most room first) or pack (the fullest GPU that fits).",
+                               valueName: "placement"))
+    var placement: VGPUPlanner.Placement = .spread
 
     @Option(help: ArgumentHelp("The mdev's UUID (one vGPU; a new random one otherwise).", valueName: "uuid"))
     var uuid: String?
@@ -48,7 +55,7 @@ struct Create: ParsableCommand {
                 wanted = parsed
             }
             let (plan, vgpus) = try VGPUPlanner(host: host).planCreate(type: type, parent: try normalizeParent(parent), count: count, uuid: wanted,
-                                                                  persist: persist)
+                                                                  placement: placement, persist: persist)
             var report = ChangeReport(command: "create", dryRun: dryRun, plan: plan, outcome: nil)
             report.vgpus = vgpus
             return report
@@ -61,8 +68,9 @@ struct Destroy: ParsableCommand {
         commandName: "destroy",
         abstract: "Destroy vGPUs: mdev UUIDs, or VFs carrying an nvidia-vfio vGPU.",
         discussion: """
-        Refuses a vGPU a VM is using (its /dev/vfio/N held open by a process, named) unless \
-        --force. Each removal is verified; if one fails, those already removed are made again.
+        Refuses a vGPU a VM is using (its /dev/vfio/N or VFIO device file held open by a \
+        process, named with its VM) unless --force. Each removal is verified; if one fails, \
+        those already removed are made again. --parent takes an mdev parent, a VF or a GPU.
         """
     )
 
@@ -96,3 +104,5 @@ struct Destroy: ParsableCommand {
         }
     }
 }
+
+extension VGPUPlanner.Placement: ExpressibleByArgument {}

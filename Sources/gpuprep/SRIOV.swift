@@ -21,6 +21,9 @@ struct SRIOV: ParsableCommand {
         @Option(help: "How many VFs (default: sriov_totalvfs).")
         var count: Int?
 
+        @Flag(help: "Change the count even when VFs carry vGPUs or are assigned through VFIO (a new count goes through 0).")
+        var force = false
+
         @Flag(help: "Also enable them at boot, when the nvidia driver binds the GPU (a udev rule).")
         var persist = false
 
@@ -30,7 +33,7 @@ struct SRIOV: ParsableCommand {
         func run() throws {
             try applyChange(global, command: "sriov", dryRun: dryRun) { (host) throws(GPUPrepError) in
                 guard let pf = try parseAddresses([address]).first else { throw GPUPrepError(.usage, "name the GPU") }
-                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planEnable(pf, count: count, persist: persist), outcome: nil)
+                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planEnable(pf, count: count, force: force, persist: persist), outcome: nil)
             }
         }
     }
@@ -38,14 +41,14 @@ struct SRIOV: ParsableCommand {
     struct Disable: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "disable",
-            abstract: "Disable the VFs; refused while one carries a vGPU unless --force.")
+            abstract: "Disable the VFs; refused while one carries a vGPU or is assigned through VFIO, unless --force.")
 
         @OptionGroup var global: GlobalOptions
 
         @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: addressCompletion)
         var address: String
 
-        @Flag(help: "Disable even when VFs carry vGPUs.")
+        @Flag(help: "Disable even when VFs carry vGPUs or are assigned through VFIO.")
         var force = false
 
         @Flag(help: "Also remove the boot-time rule that enables them.")

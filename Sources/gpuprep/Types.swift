@@ -9,17 +9,21 @@ struct Types: ParsableCommand {
         Type ids are nvidia-N for NVIDIA on both interfaces (N is NVIDIA's type id), the kernel's \
         directory name otherwise (mtty-2). NVIDIA descriptions are parsed into properties. For \
         nvidia-vfio (vGPU 17+) the parent is the VF whose creatable_vgpu_types lists the type; \
-        the list shrinks as the GPU fills. The table groups a type across its parents.
+        the list shrinks as the GPU fills. The table shows, per physical GPU and type, how many \
+        more fit (MORE) and why not more: the parents' own counts, the GPU's framebuffer less \
+        what its vGPUs use, or its placement mode (equal-size by default: one size at a time). \
+        On an SR-IOV card every free VF offers one while the card has room for fewer, so the \
+        per-parent counts are not added up. A figure that cannot be known shows as ?, with why.
         """
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Only this parent: a PCI address, or a non-PCI mdev parent's name (mtty).", valueName: "parent"),
+    @Option(help: ArgumentHelp("Only this parent: an mdev parent or VF, a GPU (with its VFs), or a non-PCI mdev parent's name (mtty).", valueName: "parent"),
             completion: addressCompletion)
     var parent: String?
 
-    @Flag(help: "Only types that can still be created.")
+    @Flag(help: "Only types that can still be created: the parent offers one and its GPU has room.")
     var available = false
 
     func run() throws {

@@ -202,7 +202,7 @@ import Testing
     }
 
     /// The sample hosts `make demo` reads are the fixture builder's output, unedited.
-    @Test(arguments: ["desktop-b550", "vgpu-l40s-sriov", "p6t6-no-iommu"])
+    @Test(arguments: ["desktop-b550", "vgpu-l40s-sriov", "p6t6-no-iommu", "vgpu-a2-t4-busy"])
     func exampleHostsAreCurrent(host: String) throws {
         let shipped = Fixtures.packageRoot.appendingPathComponent("examples/hosts/\(host)")
         let built = Fixtures.hosts.appendingPathComponent(host)

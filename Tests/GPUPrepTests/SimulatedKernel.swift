@@ -17,6 +17,10 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
     var probeBindsNothing = false
     /// The kernel accepts an mdev create but makes no device.
     var mdevNeverAppears = false
+    /// NVIDIA's driver stores a `current_vgpu_type` but makes no vGPU (the VF's list stays).
+    var vgpuTypeIgnored = false
+    /// The creatable list each VF had before it took a vGPU, given back when it is cleared.
+    private var creatableBefore: [String: String] = [:]
     private(set) var writes: [(path: String, value: String)] = []
 
     init(host: FakeHost, nativeDrivers: [String: String]) {
@@ -57,6 +61,15 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
             } else if parts.last == "current_vgpu_type" {
                 guard host.exists(String(path.string.dropFirst())) else { throw SystemError.io(path: path.string, errno: ENOENT) }
                 try host.write(String(path.string.dropFirst()), text)
+                // A VF carrying a vGPU lists nothing more; cleared, it lists what it did before.
+                let list = String(path.string.dropFirst()).replacingOccurrences(of: "current_vgpu_type", with: "creatable_vgpu_types")
+                let now = (try? String(contentsOf: host.root.appendingPathComponent(list), encoding: .utf8)) ?? ""
+                if text != "0", !vgpuTypeIgnored {
+                    creatableBefore[list] = now
+                    try host.write(list, (now.split(separator: "\n").first.map(String.init) ?? "") + "\n")
+                } else if text == "0", let before = creatableBefore.removeValue(forKey: list) {
+                    try host.write(list, before)
+                }
             } else if parts.last == "drivers_probe" {
                 // Success whatever happens: the kernel does not say whether anything bound.
                 guard host.driver(of: text) == nil, !probeBindsNothing else { return }

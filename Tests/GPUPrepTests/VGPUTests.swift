@@ -29,8 +29,10 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
         #expect(types.filter { $0.parent == "0000:26:00.5" }.isEmpty)
         #expect(types.filter { $0.id == "nvidia-1155" }.map(\.parent) == ["0000:26:00.4", "0000:26:00.6", "0000:26:00.7", "0000:c1:00.4"])
         #expect(types.allSatisfy { $0.interface == .nvidiaVFIO && $0.id.hasPrefix("nvidia-") })
-        let text = VGPUText.types(TypesReport(root: "/", types: types), style: TextStyle(color: false))
-        #expect(text.contains("nvidia-1155  NVIDIA L40S-24Q  nvidia-vfio  4 "))      // one row for four VFs
+        // Four VFs list the 24Q, three of them free, but the 48 GB card that runs one has room for one more.
+        let report = try TypesReport.make(host: try context("vgpu-l40s-sriov"), parent: nil, availableOnly: false)
+        let text = VGPUText.types(report, style: TextStyle(color: false))
+        #expect(text.contains("nvidia-1155  NVIDIA L40S-24Q  nvidia-vfio  24 GB        1     3 (0000:26:00.4, ...)  framebuffer: 24 GB of 48 GB in use by 1 vGPU"))
     }
 
     @Test func aRunningVGPUIsNamedFromAnotherVFsList() throws {
@@ -40,7 +42,7 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
         #expect(vgpus[0].type == "nvidia-1155" && vgpus[0].typeName == "NVIDIA L40S-24Q" && vgpus[0].uuid == nil)
     }
 
-    @Test(arguments: ["vgpu-mdev", "vgpu-l40s-sriov", "desktop-b550"])
+    @Test(arguments: ["vgpu-mdev", "vgpu-l40s-sriov", "desktop-b550", "vgpu-a2-t4-busy"])
     func golden(host: String) throws {
         let types = try TypesReport.make(host: try context(host), parent: nil, availableOnly: false)
         try expectGolden(JSONOutput.render(types), "types/\(host).json")
@@ -119,11 +121,19 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
 
     @Test func nvidiaVFIOCreatePlacesOnTheEmptiestGPUAndDestroys() throws {
         let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        // 26:00.0 (48 GB) runs one 24Q: one more fits there, and one on c1:00.0's only VF; not two on 26:00.0.
         let (plan, planned) = try planner(host).planCreate(type: "NVIDIA L40S-24Q", parent: nil, count: 2, uuid: nil)
-        #expect(planned.map { $0.address?.description } == ["0000:26:00.4", "0000:26:00.6"])
+        #expect(planned.map { $0.address?.description } == ["0000:26:00.4", "0000:c1:00.4"])
         #expect(try apply(plan, host, kernel).failure == nil)
         let vgpus = VGPUDiscovery(host: try HostContext(root: host.path)).instances()
-        #expect(vgpus.map { $0.address?.description } == ["0000:26:00.4", "0000:26:00.5", "0000:26:00.6"])
+        #expect(vgpus.map { $0.address?.description } == ["0000:26:00.4", "0000:26:00.5", "0000:c1:00.4"])
+        // The driver's own answer: a VF that carries a vGPU lists no type.
+        #expect(VGPUDiscovery(host: try HostContext(root: host.path)).creatable(PCIAddress("26:00.4")!).isEmpty)
+        // The card is full: NVIDIA's driver empties every free VF's list too (the simulation does not).
+        for vf in ["0000:26:00.6", "0000:26:00.7"] { try host.addNVIDIAVGPUFiles(vf, creatable: "ID    : vGPU Name\n", current: "0") }
+        #expect { try self.planner(host).planCreate(type: "nvidia-1155", parent: "0000:26:00.0", count: 1, uuid: nil) } throws: {
+            ($0 as? GPUPrepError)?.code == .refused && ($0 as? GPUPrepError)?.message.contains("only 0 more") == true
+        }
         let (gone, _) = try planner(host).planDestroy(["26:00.4"], all: false, parent: nil, force: false)
         #expect(try apply(gone, host, kernel).failure == nil)
         #expect(VGPUDiscovery(host: try HostContext(root: host.path)).currentType(PCIAddress("26:00.4")!) == 0)

@@ -58,9 +58,9 @@ if [ ! -f vmlinux ] || [ ! -f mdev-samples/Kbuild ]; then
   echo 'obj-m := mtty.o mdpy.o mbochs.o mdpy-fb.o' > mdev-samples/Kbuild
 fi
 [ -f mdev-samples/mtty.ko ] || make -s -C "/usr/src/linux-headers-$KVER" M="$CACHE/mdev-samples" modules >/dev/null
-if [ ! -x vfio-group-status ] || [ "$HERE/vfio-group-status.c" -nt vfio-group-status ]; then
-  gcc -O2 -static -o vfio-group-status "$HERE/vfio-group-status.c"
-fi
+for helper in vfio-group-status hold-open; do
+  if [ ! -x $helper ] || [ "$HERE/$helper.c" -nt $helper ]; then gcc -O2 -static -o $helper "$HERE/$helper.c"; fi
+done
 t1=$(now)
 
 # ---- initramfs: static busybox, modules in dependency order, helper, scenarios, /init --------
@@ -75,7 +75,7 @@ R=$(mktemp -d "$CACHE/initramfs.XXXX")
 trap 'rm -rf "$R"' EXIT
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,run,mnt/host,scenarios} "$R/lib/modules/$KVER/extra"
 cp /bin/busybox "$R/bin/busybox"; ln -s busybox "$R/bin/sh"
-cp vfio-group-status "$R/bin/"
+cp vfio-group-status hold-open "$R/bin/"
 for p in "${ORDER[@]}"; do install -D -m644 "$MODDIR/$p" "$R/lib/modules/$KVER/$p"; echo "$p" >> "$R/modules.load"; done
 cp mdev-samples/*.ko "$R/lib/modules/$KVER/extra/"
 cp "$MODDIR"/modules.{builtin,builtin.modinfo,order} "$R/lib/modules/$KVER/"

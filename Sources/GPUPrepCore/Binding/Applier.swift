@@ -167,7 +167,7 @@ public struct Applier {
         case .verify:
             guard let address = step.device else { return nil }
             return verify(address, expectation: step.value)
-        case .verifyExists, .verifyAbsent, .verifyValue:
+        case .verifyExists, .verifyAbsent, .verifyValue, .verifyListsNone:
             guard let path = step.path else { return nil }
             return verifyPath(path, step)
         case .writeFile, .removeFile:
@@ -204,6 +204,8 @@ public struct Applier {
         switch step.action {
         case .verifyExists: return sysfs.exists(path)
         case .verifyAbsent: return !sysfs.exists(path)
+        case .verifyListsNone:
+            return sysfs.read(path).map { VGPUDiscovery.creatableTypes($0).isEmpty } ?? false
         default: return sysfs.read(path) == step.value
         }
     }
@@ -217,6 +219,7 @@ public struct Applier {
                 switch step.action {
                 case .verifyExists: return "\(path) did not appear: the kernel accepted the write but made nothing"
                 case .verifyAbsent: return "\(path) is still there"
+                case .verifyListsNone: return "\(path) still lists types: the driver took the value but made no vGPU on that VF"
                 default: return "\(path) reads \(sysfs.read(path) ?? "nothing"), not \(step.value)"
                 }
             }

@@ -20,6 +20,8 @@ public struct ChangePlan: Sendable {
     public var fileChanges: [Step] = []
     /// What --force let through, said to the user.
     public var warnings: [String] = []
+    /// What the user should know that is not a warning (a vGPU that already exists).
+    public var notes: [String] = []
 
     public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
     public var isEmpty: Bool { steps.isEmpty }
@@ -31,12 +33,15 @@ public struct BindPlanner {
     public let functions: [PCIFunction]
     let byAddress: [PCIAddress: PCIFunction]
     let openFiles: OpenFiles
+    /// The vGPUs and VF assignments that a driver change would destroy.
+    let dependents: Dependents
 
     public init(host: HostContext) throws(GPUPrepError) {
         self.host = host
         functions = try PCIDiscovery(host: host).functions(.all, headerTypes: true)
         byAddress = Dictionary(uniqueKeysWithValues: functions.map { ($0.address, $0) })
         openFiles = OpenFiles.scan(host)
+        dependents = Dependents(host: host, functions: functions, openFiles: openFiles)
     }
 
     // MARK: bind
@@ -48,6 +53,8 @@ public struct BindPlanner {
         let moving = Set(targets.map(\.address))
         var modules: [String: ResolvedDriver] = [:]
         var persistent: [PersistentBinding] = []
+        var refusals: [String] = []
+        var groupsSaid = Set<Int>()     // a group left unusable is said once, not once per function in it
         let recorded = persist ? recordedBindings() : []
         for function in targets {
             let module = DriverResolver.module(for: choice, function: function, modalias: function.modalias, kmod: host.kmod())
@@ -59,9 +66,13 @@ public struct BindPlanner {
             persistent.append(PersistentBinding(address: function.address, driver: driver.driver, module: driver.module,
                                                 hostModules: hosts))
             if function.driver == driver.driver && function.driverOverride == driver.driver { continue }   // already there
-            try refuseUnsafeBind(function, moving: moving, force: force, plan: &plan)
+            refusals += unsafeBindReasons(function, moving: moving, plan: &plan, groupsSaid: &groupsSaid)
             plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
                                              steps: Self.bindSteps(function, to: driver.driver)))
+        }
+        if !refusals.isEmpty {
+            // Every reason for every device at once, so that one run tells the whole story.
+            if force { plan.warnings += refusals.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, refusals.joined(separator: "; ") + " (--force goes ahead anyway)") }
         }
         for driver in modules.values.sorted(by: { $0.module < $1.module })
         where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
@@ -105,14 +116,15 @@ public struct BindPlanner {
         return steps
     }
 
-    func refuseUnsafeBind(_ f: PCIFunction, moving: Set<PCIAddress>, force: Bool, plan: inout ChangePlan) throws(GPUPrepError) {
+    /// Why binding `f` is unsafe (empty: it is not); a device without an IOMMU group is only warned of.
+    func unsafeBindReasons(_ f: PCIFunction, moving: Set<PCIAddress>, plan: inout ChangePlan, groupsSaid: inout Set<Int>) -> [String] {
         var reasons: [String] = []
         if f.bootVGA {
             reasons.append("\(f.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(f.driver ?? "its driver") (fine with another console, e.g. serial or SSH)")
         }
         if let group = f.iommuGroup {
             let stranded = functions.filter { $0.iommuGroup == group && !moving.contains($0.address) && VFIORule.blocksGroup($0) }
-            if !stranded.isEmpty {
+            if !stranded.isEmpty, groupsSaid.insert(group).inserted {
                 let list = stranded.map { "\($0.address) (\($0.className ?? "device") on \($0.driver ?? "?"))" }.joined(separator: ", ")
                 reasons.append("binding \(f.address) would leave IOMMU group \(group) unusable: \(list) stay\(stranded.count == 1 ? "s" : "") on the host, and VFIO takes a group whole (name \(stranded.count == 1 ? "it" : "them") too to pass \(stranded.count == 1 ? "it" : "them") to the same VM)")
             }
@@ -121,16 +133,11 @@ public struct BindPlanner {
         }
         let busy = openFiles.holders(of: deviceNodes(f))
         if !busy.isEmpty {
-            let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
+            let list = busy.map { "\($0.node) is open by \($0.process.described)" }.joined(separator: ", ")
             reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first")
         }
-        guard !reasons.isEmpty else { return }
-        if force {
-            plan.warnings.append(contentsOf: reasons.map { "forced: " + $0 })
-        } else {
-            // Every reason at once, so that one run tells the whole story.
-            throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)")
-        }
+        reasons += dependents.reasons(for: f.address)
+        return reasons
     }
 
     /// The device nodes through which processes use a function: its DRM nodes, NVIDIA's
@@ -166,15 +173,16 @@ public struct BindPlanner {
             let kept = recordedBindings().filter { !leaving.contains($0.address) }
             plan.fileChanges = PersistentBindings.steps(to: kept, files: AtomicFile(root: host.root))
         }
+        var reasons: [String] = []
         for f in targets {
             let onVFIO = f.driver.map { VFIORule.isVFIODriver($0) || $0 == "pci-stub" } ?? false
             guard onVFIO || f.driverOverride != nil else { continue }   // already with the host
             let busy = openFiles.holders(of: deviceNodes(f))
             if !busy.isEmpty {
-                let list = busy.map { "\($0.node) is open by \($0.process.name) (pid \($0.process.pid))" }.joined(separator: ", ")
-                let reason = "\(f.address) is in use: \(list); shut that VM down first"
-                if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason + " (--force goes ahead anyway)") }
+                let list = busy.map { "\($0.node) is open by \($0.process.described)" }.joined(separator: ", ")
+                reasons.append("\(f.address) is in use: \(list); shut that VM down first")
             }
+            if onVFIO { reasons += dependents.reasons(for: f.address) }
             var steps: [Step] = []
             if f.driverOverride != nil { steps.append(.write(PCIPaths.driverOverride(f.address), "", device: f.address)) }
             if let current = f.driver, onVFIO {
@@ -183,6 +191,10 @@ public struct BindPlanner {
                 steps.append(Step(action: .verify, path: PCIPaths.driverLink(f.address), value: "!" + current, device: f.address))
             }
             plan.devices.append(DeviceChange(function: f, from: f.driver, to: nil, steps: steps))
+        }
+        if !reasons.isEmpty {
+            // Every reason at once, as bind gives them.
+            if force { plan.warnings += reasons.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)") }
         }
         return plan
     }

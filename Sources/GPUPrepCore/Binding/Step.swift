@@ -19,6 +19,9 @@ public struct Step: Sendable, Equatable {
         case verifyAbsent = "verify-absent"
         /// Check that the attribute at `path` reads `value`.
         case verifyValue = "verify-value"
+        /// Check that the list at `path` (NVIDIA's `creatable_vgpu_types`) names no type: only
+        /// its header, no `ID : name` line.
+        case verifyListsNone = "verify-lists-none"
     }
 
     public var action: Action
@@ -45,6 +48,7 @@ public struct Step: Sendable, Equatable {
         case .verifyExists: return "check \(path?.string ?? "?") exists"
         case .verifyAbsent: return "check \(path?.string ?? "?") is gone"
         case .verifyValue: return "check \(path?.string ?? "?") reads \(value)"
+        case .verifyListsNone: return "check \(path?.string ?? "?") lists no type"
         case .verify:
             if value.hasPrefix("!") { return "check \(path?.string ?? "?") is not \(value.dropFirst())" }
             return "check \(path?.string ?? "?") -> \(value)"

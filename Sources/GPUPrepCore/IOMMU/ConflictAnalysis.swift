@@ -1,3 +1,4 @@
+import FoundationEssentials
 import GPUPrepSystem
 
 /// Why a device cannot be given to a VM as it stands.
@@ -11,6 +12,8 @@ public struct Blocker: Sendable {
         case groupInUse = "group-in-use"
         /// The device has no IOMMU group: the IOMMU is off.
         case noIOMMU = "no-iommu"
+        /// The device carries vGPUs, directly or through its VFs: passing it through destroys them.
+        case vgpu
     }
 
     public var kind: Kind
@@ -18,6 +21,8 @@ public struct Blocker: Sendable {
     public var driver: String?
     public var reason: String
     public var process: HostProcess?
+    /// For a `vgpu` blocker: the mdev's UUID (nil for an nvidia-vfio vGPU, whose VF is `address`).
+    public var uuid: UUID?
 }
 
 public struct Conflict: Sendable {
@@ -61,12 +66,19 @@ public struct ConflictAnalysis: Sendable {
             targets = topology.functions.filter { $0.kind == .gpu }
         }
         let users = OpenFiles.scan(host)
+        let holdings = GPUHoldings.read(host, openFiles: users, withCapacity: false)
         var warnings: [String] = []
         if users.unreadable > 0 {
             warnings.append("the open files of \(users.unreadable) processes could not be read: run as root to see every process holding a /dev/vfio group")
         }
         let conflicts = try targets.map { (target) throws(GPUPrepError) -> Conflict in
-            try conflict(for: target, topology: topology, users: users, discovery: discovery)
+            var conflict = try conflict(for: target, topology: topology, users: users, discovery: discovery)
+            let vgpus = vgpuBlockers(target.address, holdings: holdings)
+            if !vgpus.isEmpty {
+                conflict.blockers = vgpus + conflict.blockers
+                conflict.nextStep = "destroy its vGPUs first ('gpuprep destroy --all --parent \(target.address)'), or keep it for vGPU and give VMs its vGPUs instead"
+            }
+            return conflict
         }
         return ConflictAnalysis(conflicts: conflicts, warnings: warnings)
     }
@@ -98,6 +110,18 @@ public struct ConflictAnalysis: Sendable {
         let explanation = try explain(group: group, target: target, discovery: discovery)
         return Conflict(device: target, group: group.id, blockers: blockers, explanation: explanation,
                         nextStep: nextStep(target: target, blockers: blockers))
+    }
+
+    /// A device that carries vGPUs (an mdev parent, a VF running an nvidia-vfio vGPU, or a GPU
+    /// whose VFs do) loses them when it leaves its driver for VFIO.
+    static func vgpuBlockers(_ address: PCIAddress, holdings: GPUHoldings) -> [Blocker] {
+        holdings.vgpus(on: address).map { vgpu in
+            let carrier = vgpu.address ?? (vgpu.parent == address.description ? nil : PCIAddress(vgpu.parent))
+            let users = vgpu.holders.isEmpty ? "" : "; a VM uses it: " + vgpu.holders.map(\.described).joined(separator: ", ")
+            return Blocker(kind: .vgpu, address: carrier, driver: nil,
+                           reason: "vGPU \(vgpu.name) (\(vgpu.typeName ?? vgpu.type))\(carrier.map { " on \($0)" } ?? "") would be destroyed: passthrough takes the device from the driver that runs it\(users)",
+                           process: vgpu.holders.first, uuid: vgpu.uuid)
+        }
     }
 
     static func nextStep(target: PCIFunction, blockers: [Blocker]) -> String? {

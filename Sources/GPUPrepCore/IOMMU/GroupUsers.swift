@@ -4,7 +4,47 @@ import GPUPrepSystem
 public struct HostProcess: Sendable, Equatable, Encodable {
     public var pid: Int
     public var name: String
-    public init(pid: Int, name: String) { self.pid = pid; self.name = name }
+    /// The guest's name when the process is a VMM started with QEMU's `-name` (libvirt writes
+    /// `-name guest=NAME,debug-threads=on`; plain QEMU takes `-name NAME`).
+    public var vm: String?
+    public init(pid: Int, name: String, vm: String? = nil) { self.pid = pid; self.name = name; self.vm = vm }
+
+    /// `qemu-system-x86 (pid 4242, VM win11)`: how messages name a holder.
+    public var described: String {
+        "\(name) (pid \(pid)\(vm.map { ", VM \($0)" } ?? ""))"
+    }
+
+    enum Keys: String, CodingKey { case pid, name, vm }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(name, forKey: .name)
+        try c.encode(vm, forKey: .vm)
+    }
+
+    /// The value of QEMU's `-name` option in a NUL-separated command line: `guest=NAME,...` or
+    /// `NAME,...` (QEMU's option syntax doubles a comma to escape it).
+    static func vmName(cmdline: String) -> String? {
+        // Arguments end in NUL; a captured file may also end in a newline.
+        var text = Substring(cmdline)
+        while let last = text.last, last == "\0" || last == "\n" { text.removeLast() }
+        let args = text.split(separator: "\0", omittingEmptySubsequences: false)
+        guard let index = args.firstIndex(where: { $0 == "-name" || $0 == "--name" }), index + 1 < args.count else { return nil }
+        // Split at single commas; a doubled one is a literal comma.
+        var parts: [String] = [""]
+        var characters = args[index + 1].makeIterator()
+        var pending = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            if character == "," {
+                if pending == "," { parts[parts.count - 1].append(","); pending = characters.next() } else { parts.append("") }
+            } else {
+                parts[parts.count - 1].append(character)
+            }
+        }
+        let value = parts.first(where: { $0.hasPrefix("guest=") }).map { String($0.dropFirst("guest=".count)) } ?? parts[0]
+        return value.isEmpty || value.contains("=") ? nil : value
+    }
 }
 
 /// Which processes hold which files open, from `/proc/*/fd` under the root.
@@ -23,7 +63,8 @@ public struct OpenFiles: Sendable {
             guard let fds = sysfs.list(dir.child("fd")) else { files.unreadable += 1; continue }
             let targets = Set(fds.compactMap { sysfs.linkTarget(dir.child("fd", $0)) }.filter { $0.hasPrefix(HostPath.dev.string + "/") })
             guard !targets.isEmpty else { continue }
-            let process = HostProcess(pid: pid, name: sysfs.read(dir.child("comm")) ?? "pid \(pid)")
+            let process = HostProcess(pid: pid, name: sysfs.read(dir.child("comm")) ?? "pid \(pid)",
+                                      vm: sysfs.readWhole(dir.child("cmdline")).flatMap(HostProcess.vmName(cmdline:)))
             for target in targets { files.holders[target, default: []].append(process) }
         }
         return files
@@ -33,6 +74,17 @@ public struct OpenFiles: Sendable {
     /// and the kernel lets no second user open it.
     public func groupHolders(_ group: Int) -> [HostProcess] {
         holders[HostPath.devVFIO.child(String(group)).string] ?? []
+    }
+
+    /// The processes using a device through VFIO: its group (`/dev/vfio/N`), or its own VFIO
+    /// character device (`/dev/vfio/devices/vfioX`, iommufd's cdev, Linux 6.6+), which sysfs
+    /// names under the device's `vfio-dev/` directory. `device` is the device's sysfs directory.
+    public func vfioHolders(group: Int?, device: HostPath, sysfs: Sysfs) -> [(node: String, process: HostProcess)] {
+        var nodes = group.map { [HostPath.devVFIO.child(String($0)).string] } ?? []
+        for name in sysfs.list(device.child("vfio-dev")) ?? [] where HostPath.isPlainName(name) {
+            nodes.append(HostPath.devVFIO.child("devices", name).string)
+        }
+        return holders(of: nodes)
     }
 
     /// Processes holding any of these device nodes, with the node.

@@ -68,11 +68,15 @@ public enum ChangeText {
         var out = report.plan.warnings.map { style.paint("warning: ", .warn) + $0 + "\n" }.joined()
         let vgpus = report.vgpus ?? []
         let verb = report.command == "destroy" ? "destroyed" : "created"
-        if report.plan.isEmpty {
+        if report.plan.actions.isEmpty {
+            // Nothing to make or remove: say what is already so, and any boot definition written.
+            let files = report.plan.fileChanges.count
+            let persisted = files == 0 ? "" : report.dryRun ? " Boot definitions to write: \(files)." : report.outcome?.failure == nil
+                ? " Boot definitions written: \(files)." : " Writing its boot definition failed: \(report.outcome!.failure!.message)"
             if report.command == "create", let existing = vgpus.first {
-                return out + "Nothing to do: \(existing.uuid?.uuidString.lowercased() ?? "it") already exists as a \(existing.type) on \(existing.parent).\n"
+                return out + "Nothing to do: \(existing.name) already exists as a \(existing.type) on \(existing.parent).\(persisted)\n"
             }
-            return out + "Nothing to do: no vGPU to \(report.command).\n"
+            return out + "Nothing to do: no vGPU to \(report.command).\(persisted)\n"
         }
         if report.dryRun {
             out += "Plan (dry run: nothing is written):\n"

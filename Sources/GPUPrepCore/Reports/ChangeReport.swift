@@ -23,7 +23,7 @@ public struct ChangeReport: Encodable, Sendable {
 
     var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
 
-    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, error, diff, next, created, destroyed }
+    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, notes, error, diff, next, created, destroyed }
     enum StepKeys: String, CodingKey { case action, path, value, done, error }
 
     public func encode(to encoder: Encoder) throws {
@@ -34,12 +34,14 @@ public struct ChangeReport: Encodable, Sendable {
         try Self.encode(outcome?.rollback ?? [], into: c.nestedUnkeyedContainer(forKey: .rollback))
         try c.encode(devices, forKey: .devices)
         try c.encode(plan.warnings, forKey: .warnings)
+        try c.encode(plan.notes, forKey: .notes)
         try c.encode(outcome?.failure?.message, forKey: .error)
         try c.encode(diff, forKey: .diff)
         try c.encode(next, forKey: .next)
         if let vgpus {
-            // Created or destroyed only when the whole change went through.
-            let done = outcome?.failure == nil ? vgpus.map(InstanceJSON.init) : []
+            // Created or destroyed only when the whole change went through, and only what it made:
+            // a vGPU that already existed is not created again.
+            let done = outcome?.failure == nil && !plan.actions.isEmpty ? vgpus.map(InstanceJSON.init) : []
             try c.encode(done, forKey: command == "destroy" ? .destroyed : .created)
         }
     }

@@ -58,7 +58,7 @@ public struct ConflictsReport: Encodable, Sendable {
 
     enum Keys: String, CodingKey { case schemaVersion, conflicts, warnings }
     enum ConflictKeys: String, CodingKey { case device, deviceName, group, assignable, blockers, explanation, nextStep }
-    enum BlockerKeys: String, CodingKey { case kind, address, driver, reason, process }
+    enum BlockerKeys: String, CodingKey { case kind, address, uuid, driver, reason, process }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -78,6 +78,7 @@ public struct ConflictsReport: Encodable, Sendable {
                 var b = blockers.nestedContainer(keyedBy: BlockerKeys.self)
                 try b.encode(blocker.kind, forKey: .kind)
                 try b.encode(blocker.address, forKey: .address)
+                try b.encode(blocker.uuid?.uuidString.lowercased(), forKey: .uuid)
                 try b.encode(blocker.driver, forKey: .driver)
                 try b.encode(blocker.reason, forKey: .reason)
                 try b.encode(blocker.process, forKey: .process)

@@ -21,7 +21,7 @@ public struct SRIOVPlanner {
 
     /// Enables `count` VFs (all by default). The kernel takes a new count only from 0, so a
     /// different count goes through 0 first.
-    public func planEnable(_ address: PCIAddress, count: Int?, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
+    public func planEnable(_ address: PCIAddress, count: Int?, force: Bool = false, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
         let total = try totalVFs(address)
         let wanted = count ?? total
         guard (1...total).contains(wanted) else { throw GPUPrepError(.usage, "--count must be between 1 and \(total) for \(address)") }
@@ -31,7 +31,11 @@ public struct SRIOVPlanner {
             plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: String(wanted))
         }
         guard current != wanted else { return plan }
-        if current != 0 { plan.actions += try planDisable(address, force: false).actions }
+        if current != 0 {
+            let disable = try planDisable(address, force: force)
+            plan.actions += disable.actions
+            plan.warnings += disable.warnings
+        }
         let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
         var write = Step.write(path, String(wanted), device: address)
         write.undo = [.write(path, "0", device: address), Step(action: .verifyValue, path: path, value: "0", device: address)]
@@ -48,11 +52,11 @@ public struct SRIOVPlanner {
         var plan = ChangePlan()
         if persist { plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: nil) }
         guard current != 0 else { return plan }
-        let discovery = VGPUDiscovery(host: host)
-        let busy = discovery.instances().filter { $0.interface == .nvidiaVFIO && $0.parent == address.description }
-        if !busy.isEmpty {
-            let reason = "\(address)'s VFs carry \(busy.count) vGPU\(busy.count == 1 ? "" : "s") (\(busy.compactMap { $0.address?.description }.joined(separator: ", "))): destroy them first"
-            if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason + " (--force goes ahead anyway)") }
+        // The VFs go, and with them their vGPUs and the VMs they are given to.
+        let functions = try PCIDiscovery(host: host).functions(.all)
+        let reasons = Dependents(host: host, functions: functions, openFiles: OpenFiles.scan(host)).reasons(for: address, vfsOnly: true)
+        if !reasons.isEmpty {
+            if force { plan.warnings += reasons.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)") }
         }
         let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
         var write = Step.write(path, "0", device: address)

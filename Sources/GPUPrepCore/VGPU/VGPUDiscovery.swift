@@ -48,11 +48,20 @@ public struct VGPUDiscovery {
     /// `creatable_vgpu_types`: a header line (`ID    : vGPU Name`), then `1145  : NVIDIA L40S-1B`;
     /// only what can be created on this VF now.
     public func creatable(_ vf: PCIAddress) -> [(id: Int, name: String)] {
-        let text = sysfs.read(HostPath.sysBusPCIDevices.child(vf.description, "nvidia", "creatable_vgpu_types")) ?? ""
-        return text.split(separator: "\n").compactMap { line in
+        Self.creatableTypes(sysfs.read(HostPath.sysBusPCIDevices.child(vf.description, "nvidia", "creatable_vgpu_types")) ?? "")
+    }
+
+    /// The `ID : name` lines of a creatable list; the header's "ID" is no number. Drivers have
+    /// also been reported to write the name first (`NVIDIA L40S-1B : 1145`): both are read.
+    public static func creatableTypes(_ text: String) -> [(id: Int, name: String)] {
+        text.split(separator: "\n").compactMap { line in
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmed() }
-            guard parts.count == 2, let id = Int(parts[0]) else { return nil }   // the header's "ID" is no number
-            return (id, parts[1])
+            guard parts.count == 2 else { return nil }
+            if let id = Int(parts[0]) { return (id, parts[1]) }
+            if let separator = line.lastIndex(of: ":"), let id = Int(line[line.index(after: separator)...].trimmed()) {
+                return (id, line[..<separator].trimmed())
+            }
+            return nil
         }
     }
 
@@ -73,14 +82,15 @@ public struct VGPUDiscovery {
     // MARK: all
 
     /// Every type of every parent (or of one), mdev first, in name order of parents.
-    public func types(parent: String? = nil) -> [VGPUType] {
+    /// `vfs`: the NVIDIA VFs when already found (see nvidiaVFs).
+    public func types(parent: String? = nil, vfs: [PCIAddress]? = nil) -> [VGPUType] {
         let mdev = mdevParents().filter { parent == nil || $0 == parent }.flatMap(mdevTypes(parent:))
-        let vfio = nvidiaVFs().filter { parent == nil || $0.description == parent }.flatMap(nvidiaTypes(vf:))
+        let vfio = (vfs ?? nvidiaVFs()).filter { parent == nil || $0.description == parent }.flatMap(nvidiaTypes(vf:))
         return mdev + vfio
     }
 
-    /// Every existing vGPU.
-    public func instances() -> [VGPUInstance] {
+    /// Every existing vGPU. `vfs`: the NVIDIA VFs when already found (see nvidiaVFs).
+    public func instances(vfs known: [PCIAddress]? = nil) -> [VGPUInstance] {
         var result: [VGPUInstance] = []
         for name in sysfs.list(.sysBusMdevDevices) ?? [] {
             guard let uuid = UUID(uuidString: name) else { continue }
@@ -92,7 +102,7 @@ public struct VGPUDiscovery {
                                        typeName: sysfs.read(dir.child("mdev_type", "name")),
                                        iommuGroup: sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }))
         }
-        let vfs = nvidiaVFs()
+        let vfs = known ?? nvidiaVFs()
         // A VF's own list drops the type it runs; another VF's list, or the PF's siblings', still name it.
         var names: [Int: String] = [:]
         for vf in vfs { for type in creatable(vf) { names[type.id] = type.name } }

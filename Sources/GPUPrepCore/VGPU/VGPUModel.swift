@@ -51,4 +51,9 @@ public struct VGPUInstance: Sendable, Equatable {
     public var typeName: String?
     /// The IOMMU group a VM would open (/dev/vfio/N).
     public var iommuGroup: Int?
+    /// The processes using it through VFIO (its group or its vfio cdev open): the VM that runs on it.
+    public var holders: [HostProcess] = []
+
+    /// Its UUID (mdev) or its VF's address (nvidia-vfio): how commands name it.
+    public var name: String { uuid?.uuidString.lowercased() ?? address?.description ?? "?" }
 }

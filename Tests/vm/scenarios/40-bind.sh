@@ -24,6 +24,13 @@ check "/dev/vfio/$G is gone" [ ! -e /dev/vfio/$G ]
 # A device without a driver.
 gp bind $EDU > /dev/null; rc=$?
 check "bind edu (no driver): exit 0, on vfio-pci" [ "$rc $(drv $EDU)" = "0 vfio-pci" ]
+# A VM holding its group: unbind is refused, naming the process and the VM; nothing changes.
+hold-open /dev/vfio/$(grp $EDU) 60 -name guest=vm-on-edu & holder=$!
+sleep 1
+gp unbind $EDU 2> /tmp/err.txt; rc=$?
+check "unbind refused while /dev/vfio/$(grp $EDU) is held (exit 65), naming the pid and VM" \
+  sh -c "[ $rc = 65 ] && grep -q 'pid $holder, VM vm-on-edu' /tmp/err.txt && [ '$(st $EDU)' = 'vfio-pci vfio-pci' ]"
+kill $holder; wait $holder 2>/dev/null
 gp unbind $EDU > /dev/null; rc=$?
 check "unbind edu: exit 0, no driver, override cleared" [ "$rc $(st $EDU)" = "0 none (null)" ]
 

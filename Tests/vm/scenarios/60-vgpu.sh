@@ -16,6 +16,9 @@ chroot $H /usr/bin/mdevctl types --dumpjson > $H$M 2>/tmp/err.txt || cat /tmp/er
 theirs=$(q $M 'sorted((p, t, v["available_instances"], v.get("name"), v.get("description")) for e in d for p, ts in e.items() for x in ts for t, v in x.items())')
 ours=$(q $J 'sorted((t["parent"], t["id"], t["availableInstances"], t["name"], t["description"]) for t in d["types"])')
 check "mdevctl types --dumpjson agrees on parents, types, names, descriptions, available instances" same "$ours" "$theirs"
+# Capacity per parent: the kernel's own count (these sample types have no framebuffer), never more.
+check "capacity of each type is the kernel's available_instances" \
+  same "$(q $J 'sorted((c["gpu"], c["id"], c["creatable"]) for c in d["capacity"])')" "$(q $J 'sorted((t["parent"], t["id"], t["availableInstances"]) for t in d["types"])')"
 
 A0=$(avail mtty-2)
 C=$(out create.json)
@@ -35,7 +38,7 @@ gp create --type "$(cat $T/name)" --count 3 > /dev/null; rc=$?
 check "create 3 by name: exit 0, 3 mdevs" [ "$rc $(count_mdevs)" = "0 3" ]
 gp create --type mtty-2 --count 100 2>/tmp/err.txt; rc=$?
 check "over-ask refused (exit 65), nothing made" [ "$rc $(count_mdevs)" = "65 3" ]
-check "the refusal says how many can be made" grep -q "more" /tmp/err.txt
+check "the refusal gives the true number" grep -q "only $(avail mtty-2) more" /tmp/err.txt
 gp destroy --all > /dev/null; rc=$?
 check "destroy --all: exit 0, none left, all available" [ "$rc $(count_mdevs) $(avail mtty-2)" = "0 0 $A0" ]
 
@@ -47,11 +50,19 @@ check "create --uuid twice: the second is a no-op" sh -c "[ $rc1 = 0 -a $rc2 = 0
 gp create --type mtty-1 --uuid not-a-uuid 2>/dev/null; rc=$?
 check "a malformed UUID: exit 64" [ $rc = 64 ]
 
-# In use: a process holding the mdev's /dev/vfio/N.
+# In use: a process holding the mdev's /dev/vfio/N, with a QEMU-style command line naming its VM.
 G=$(basename "$(readlink /sys/bus/mdev/devices/$U/iommu_group)")
-sleep 30 < /dev/vfio/$G & holder=$!
+hold-open /dev/vfio/$G 60 -name guest=vm-under-test,debug-threads=on & holder=$!
+sleep 1
 gp destroy $U 2>/tmp/err.txt; rc=$?
-check "destroy refused while /dev/vfio/$G is open (exit 65), naming the pid" sh -c "[ $rc = 65 ] && grep -q 'pid $holder' /tmp/err.txt && [ -d /sys/bus/mdev/devices/$U ]"
+check "destroy refused while /dev/vfio/$G is open (exit 65), naming the pid and the VM" \
+  sh -c "[ $rc = 65 ] && grep -q 'pid $holder, VM vm-under-test' /tmp/err.txt && [ -d /sys/bus/mdev/devices/$U ]"
+V=$(out vgpus-held.json)
+gp vgpus --json > $H$V
+check "vgpus names the process and VM using it" \
+  same "$(q $V '[(h["pid"], h["vm"]) for v in d["vgpus"] if v["uuid"]=="'$U'" for h in v["holders"]]')" "[($holder, 'vm-under-test')]"
+gp destroy --all 2>/tmp/err.txt; rc=$?
+check "destroy --all refused too, nothing removed" sh -c "[ $rc = 65 ] && [ -d /sys/bus/mdev/devices/$U ]"
 kill $holder; wait $holder 2>/dev/null
 gp destroy $U > /dev/null
 
