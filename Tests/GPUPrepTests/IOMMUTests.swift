@@ -78,10 +78,12 @@ func context(_ host: String) throws -> HostContext {
         let conflicts = try analysis("desktop-b550").conflicts
         #expect(conflicts.map(\.device.address.description) == ["0000:04:00.0", "0000:2b:00.0"])
         let gt710 = conflicts[0]
-        #expect(gt710.blockers.map(\.address?.description) == ["0000:02:00.0", "0000:02:00.1", "0000:04:00.1", "0000:2a:00.0"])
-        #expect(gt710.blockers.map(\.kind) == [.sharedGroup, .sharedGroup, .companion, .sharedGroup])
-        // Bridges of the group are not blockers, and neither is the GPU itself.
-        #expect(!gt710.blockers.contains { ["0000:02:00.2", "0000:03:00.0", "0000:03:09.0", "0000:04:00.0"].contains($0.address?.description ?? "") })
+        // The GT 710 is the boot VGA device (the console), and shares its group with the chipset.
+        #expect(gt710.blockers.map(\.address?.description) == ["0000:04:00.0", "0000:02:00.0", "0000:02:00.1", "0000:04:00.1", "0000:2a:00.0"])
+        #expect(gt710.blockers.map(\.kind) == [.bootVGA, .sharedGroup, .sharedGroup, .companion, .sharedGroup])
+        // Bridges of the group are not blockers, and the GPU itself only as the boot device.
+        #expect(!gt710.blockers.contains { ["0000:02:00.2", "0000:03:00.0", "0000:03:09.0"].contains($0.address?.description ?? "") })
+        #expect(gt710.blockers.filter { $0.address?.description == "0000:04:00.0" }.map(\.kind) == [.bootVGA])
         // Only the downstream port without ACS is to blame: the root port has ACS, the upstream port needs none.
         let why = try #require(gt710.explanation)
         #expect(why.contains("0000:03:00.0 has no ACS capability"))

@@ -24,6 +24,39 @@ public struct BootLoader: Sendable {
     /// For GRUB: the assignment that --fix extends (nil: a new line is added).
     var grubAssignment: (file: HostPath, assignment: ShellAssignment)?
 
+    /// The configured arguments that switch the IOMMU off (`intel_iommu=off`, `amd_iommu=off`,
+    /// `iommu=off`), as written: the kernel would take them, or take whichever comes last.
+    public var iommuOffSwitches: [String] {
+        configured.parameters.filter { parameter in
+            let parts = parameter.split(separator: "=", maxSplits: 1).map(String.init)
+            return parts.count == 2 && ["intel_iommu", "amd_iommu", "iommu"].contains(KernelCommandLine.normalized(parts[0]))
+                && parts[1].split(separator: ",").contains("off")
+        }
+    }
+
+    /// What --fix puts in place of an argument that switches the IOMMU off: the wanted argument
+    /// of the same name, else nothing (the argument goes).
+    static func replacement(for off: String, wanted: [String]) -> String? {
+        let name = KernelCommandLine.normalized(off.split(separator: "=")[0])
+        return wanted.first { KernelCommandLine.normalized($0.split(separator: "=")[0]) == name }
+    }
+
+    /// The exact remedy for arguments that switch the IOMMU off: each replaced, or removed.
+    public func remedy(replacing offs: [String], wanted: [String]) -> String {
+        let changes = offs.map { off in Self.replacement(for: off, wanted: wanted).map { "\(off) with \($0)" } ?? "\(off) (remove it)" }
+        switch kind {
+        case .grubBLS:
+            let added = offs.compactMap { Self.replacement(for: $0, wanted: wanted) }
+            return "grubby --update-kernel=ALL --remove-args=\"\(offs.joined(separator: " "))\"" + (added.isEmpty ? "" : " --args=\"\(added.joined(separator: " "))\"")
+                + " (and the same in GRUB_CMDLINE_LINUX of /etc/default/grub: 'gpuprep check --fix')"
+        case .kernelstub:
+            return "kernelstub " + offs.map { "-d \($0)" }.joined(separator: " ") + " "
+                + offs.compactMap { Self.replacement(for: $0, wanted: wanted) }.map { "-a \($0)" }.joined(separator: " ")
+        case .grub, .kernelCmdline, .proxmox:
+            return "in \(kind == .grub ? "the GRUB_CMDLINE_LINUX lines of \(grubAssignment?.file ?? file)" : file.string), replace \(changes.joined(separator: ", ")), then run '\(regenerate ?? "update-grub")' (or 'gpuprep check --fix')"
+        }
+    }
+
     /// The exact remedy for missing arguments: an edit and the regenerate command, or a command.
     public func remedy(adding arguments: [String]) -> String {
         let joined = arguments.joined(separator: " ")

@@ -16,30 +16,89 @@ public struct BootLoaderFix: Sendable {
         guard let loader = snapshot.bootLoader else {
             throw GPUPrepError(.refused, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub): nothing changed; add the arguments by hand")
         }
-        let missing = (snapshot.requiredArguments + snapshot.advisedArguments).filter { !loader.configured.has($0) }
-        var fix = BootLoaderFix(plan: ChangePlan(), diff: "", next: nil, arguments: missing)
-        guard !missing.isEmpty else { return fix }
+        let wanted = snapshot.requiredArguments + snapshot.advisedArguments
+        // An argument that switches the IOMMU off is replaced by the wanted one of its name (or
+        // removed), not contradicted by another appended after it.
+        let offs = loader.iommuOffSwitches
+        let replacements = offs.map { (old: $0, new: BootLoader.replacement(for: $0, wanted: wanted)) }
+        let missing = wanted.filter { argument in !loader.configured.has(argument) && !replacements.contains { $0.new == argument } }
+        var fix = BootLoaderFix(plan: ChangePlan(), diff: "", next: nil, arguments: missing + replacements.compactMap(\.new))
+        guard !missing.isEmpty || !offs.isEmpty else { return fix }
         let files = AtomicFile(root: host.root)
         let joined = missing.joined(separator: " ")
         switch loader.kind {
         case .kernelstub:
             // kernelstub rewrites its own JSON; it is told, not edited.
-            fix.next = "kernelstub " + missing.map { "-a \($0)" }.joined(separator: " ")
+            fix.next = "kernelstub " + (offs.map { "-d \($0)" } + fix.arguments.map { "-a \($0)" }).joined(separator: " ")
             return fix
         case .kernelCmdline, .proxmox:
             let old = files.read(loader.file) ?? ""
-            let line = old.trimmed()
-            fix.add(loader.file, old: old, new: (line.isEmpty ? joined : line + " " + joined) + "\n")
+            var line = old.trimmed()
+            for r in replacements { line = replacingArgument(r.old, with: r.new, in: line) }
+            fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n")
             fix.next = loader.regenerate
         case .grub, .grubBLS:
             let target = loader.grubAssignment
             let path = target?.file ?? .defaultGrub
-            let old = files.read(path) ?? ""
-            fix.add(path, old: old, new: grubEdited(old, assignment: target?.assignment, adding: joined,
-                                                    variable: loader.kind == .grubBLS ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT"))
-            fix.next = loader.kind == .grubBLS ? "grubby --update-kernel=ALL --args=\"\(joined)\"" : loader.regenerate
+            // The switches are replaced where they are written: in any command line assignment, in any file.
+            var edited: [HostPath: String] = [:]
+            // Last first, so that an edit never moves the offsets of the lines still to edit.
+            for (file, assignment) in BootLoader.grubAssignments(host).0.reversed()
+            where ["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"].contains(assignment.name) {
+                var text = edited[file] ?? files.read(file) ?? ""
+                for r in replacements { text = replacingArgument(r.old, with: r.new, inLineEndingAt: assignment.valueEndOffset, of: text) }
+                edited[file] = text
+            }
+            // Appending goes after the edits above, which may have moved the assignment: read it again.
+            let base = edited[path] ?? files.read(path) ?? ""
+            let assignment = target.flatMap { t in ShellAssignments.parse(base).last { $0.name == t.assignment.name } }
+            edited[path] = joined.isEmpty ? base : grubEdited(base, assignment: assignment, adding: joined,
+                                                                variable: loader.kind == .grubBLS ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT")
+            for file in edited.keys.sorted(by: { $0.string < $1.string }) { fix.add(file, old: files.read(file) ?? "", new: edited[file]!) }
+            if loader.kind == .grubBLS {
+                let added = fix.arguments.joined(separator: " ")
+                fix.next = "grubby --update-kernel=ALL" + (offs.isEmpty ? "" : " --remove-args=\"\(offs.joined(separator: " "))\"")
+                    + (added.isEmpty ? "" : " --args=\"\(added)\"")
+            } else {
+                fix.next = loader.regenerate
+            }
         }
         return fix
+    }
+
+    /// Replaces (or removes) one whole kernel argument in a command line.
+    static func replacingArgument(_ old: String, with new: String?, in line: String) -> String {
+        var words = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        guard let index = words.firstIndex(of: old) else { return line }
+        if let new { words[index] = new } else { words.remove(at: index) }
+        return words.joined(separator: " ")
+    }
+
+    /// The same, within the line of a GRUB assignment whose value ends at `offset`: the argument
+    /// as a whole word between spaces, the quotes or the `=`; everything else kept byte for byte.
+    static func replacingArgument(_ old: String, with new: String?, inLineEndingAt offset: Int, of text: String) -> String {
+        let bytes = Array(text.utf8)
+        guard offset <= bytes.count else { return text }
+        var lineStart = offset
+        while lineStart > 0, bytes[lineStart - 1] != 0x0a { lineStart -= 1 }
+        let target = Array(old.utf8)
+        let bounds: Set<UInt8> = [0x20, 0x09, 0x22, 0x27, 0x3d]     // space, tab, ", ', =
+        var i = lineStart
+        while i + target.count <= offset {
+            let before = i == lineStart ? nil : bytes[i - 1]
+            let after = i + target.count < bytes.count ? bytes[i + target.count] : nil
+            if Array(bytes[i..<(i + target.count)]) == target, before.map(bounds.contains) ?? true,
+               after.map({ bounds.contains($0) || $0 == 0x0a }) ?? true {
+                var start = i, end = i + target.count
+                if new == nil {
+                    // Removed: with one space beside it, so that no double space is left.
+                    if end < bytes.count, bytes[end] == 0x20 { end += 1 } else if start > lineStart, bytes[start - 1] == 0x20 { start -= 1 }
+                }
+                return String(decoding: bytes[..<start] + Array((new ?? "").utf8) + bytes[end...], as: UTF8.self)
+            }
+            i += 1
+        }
+        return text
     }
 
     /// A backup beside the file, then the file, both replaced atomically.

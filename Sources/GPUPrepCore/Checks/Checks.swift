@@ -52,6 +52,10 @@ public enum Checks {
 
     static func passthrough(_ s: HostSnapshot) -> Finding {
         guard let running = s.running else { return Finding("iommu.passthrough", .skip, "no /proc/cmdline to read") }
+        // Without an IOMMU nothing is translated: iommu=pt only matters once it is on (iommu.bootloader adds it).
+        guard s.iommuActive else {
+            return Finding("iommu.passthrough", .skip, "the IOMMU is off, so no DMA is translated yet; once it is on, iommu=pt spares host devices the translation (iommu.bootloader says whether it is configured)")
+        }
         if running.has("iommu=pt") { return Finding("iommu.passthrough", .pass, "iommu=pt: host devices skip IOMMU translation") }
         let remedy: String
         if let loader = s.bootLoader, loader.configured.has("iommu=pt") {
@@ -95,6 +99,11 @@ public enum Checks {
         let missingAdvised = s.advisedArguments.filter { !loader.configured.has($0) }
         let pending = wanted.filter { loader.configured.has($0) && s.running?.has($0) != true }
         let name = "\(loader.kind.rawValue) (\(loader.file))"
+        let offs = loader.iommuOffSwitches
+        if !offs.isEmpty {
+            return Finding("iommu.bootloader", .fail, "\(name) turns the IOMMU off (\(offs.joined(separator: " "))): it will be off after the next boot",
+                           remedy: loader.remedy(replacing: offs, wanted: wanted))
+        }
         if !missingRequired.isEmpty {
             return Finding("iommu.bootloader", .fail, "\(name) does not configure \(missingRequired.joined(separator: " ")): the IOMMU will be off after the next boot",
                            remedy: loader.remedy(adding: missingRequired + missingAdvised))

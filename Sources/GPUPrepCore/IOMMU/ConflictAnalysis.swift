@@ -14,6 +14,8 @@ public struct Blocker: Sendable {
         case noIOMMU = "no-iommu"
         /// The device carries vGPUs, directly or through its VFs: passing it through destroys them.
         case vgpu
+        /// The device is the boot VGA device: the host's console runs on it (bind refuses it).
+        case bootVGA = "boot-vga"
     }
 
     public var kind: Kind
@@ -92,6 +94,10 @@ public struct ConflictAnalysis: Sendable {
                             explanation: nil, nextStep: "enable the IOMMU, then run 'gpuprep conflicts' again")
         }
         var blockers: [Blocker] = []
+        if target.bootVGA {
+            blockers.append(Blocker(kind: .bootVGA, address: target.address, driver: target.driver,
+                reason: "\(target.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(target.driver ?? "its driver"); 'gpuprep bind' refuses it unless --force (fine with another console, e.g. serial or SSH, or with the firmware set to boot on another GPU)"))
+        }
         for member in group.members where member.address != target.address && VFIORule.blocksGroup(member) {
             let what = describe(member)
             if member.address.slot == target.address.slot {
@@ -130,6 +136,9 @@ public struct ConflictAnalysis: Sendable {
         }
         if blockers.contains(where: { $0.kind == .sharedGroup }) {
             return "move the card to a slot whose group it has alone (see 'gpuprep iommu'), or also pass every device listed to the same VM"
+        }
+        if blockers.contains(where: { $0.kind == .bootVGA }) {
+            return "give the host another console (a second GPU set as primary in the firmware, or serial/SSH), then 'gpuprep bind \(target.address) --force'"
         }
         if !blockers.isEmpty {
             return "gpuprep bind \(target.address)"

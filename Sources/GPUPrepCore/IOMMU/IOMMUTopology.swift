@@ -4,10 +4,13 @@ import GPUPrepSystem
 public struct IOMMUGroup: Sendable {
     public var id: Int
     public var members: [PCIFunction]
+    /// The mdevs in the group: the kernel gives each mdev a group of its own, which the VM
+    /// using the vGPU opens (/dev/vfio/N).
+    public var vgpus: [VGPUInstance] = []
     /// Members on a host driver: while they are, VFIO cannot use the group.
     public var blockers: [PCIFunction] { members.filter(VFIORule.blocksGroup) }
     public var viable: Bool { blockers.isEmpty }
-    public var hasNVIDIA: Bool { members.contains { $0.isNVIDIA } }
+    public var hasNVIDIA: Bool { members.contains { $0.isNVIDIA } || vgpus.contains { $0.type.hasPrefix("nvidia-") } }
 }
 
 /// Every IOMMU group of the host, from the groups each PCI function links to.
@@ -23,7 +26,13 @@ public struct IOMMUTopology: Sendable {
         for function in functions {
             if let group = function.iommuGroup { members[group, default: []].append(function) }
         }
-        let groups = members.keys.sorted().map { IOMMUGroup(id: $0, members: members[$0]!) }
+        var mdevs: [Int: [VGPUInstance]] = [:]
+        for vgpu in VGPUDiscovery(host: host).mdevInstances() {
+            if let group = vgpu.iommuGroup { mdevs[group, default: []].append(vgpu) }
+        }
+        let groups = Set(members.keys).union(mdevs.keys).sorted().map {
+            IOMMUGroup(id: $0, members: members[$0] ?? [], vgpus: mdevs[$0] ?? [])
+        }
         let units = host.sysfs.list(.sysClassIOMMU) ?? []
         return IOMMUTopology(enabled: !groups.isEmpty || !units.isEmpty, groups: groups, functions: functions)
     }

@@ -24,6 +24,10 @@ public enum IOMMUText {
                     Cell(blocks ? "blocks VFIO" : "", .bad),
                 ])
             }
+            for vgpu in group.vgpus {
+                table.add([Cell("  " + vgpu.name), Cell("vGPU"), Cell("-", .dim),
+                           Cell("\(vgpu.type)\(vgpu.typeName.map { " (\($0))" } ?? "") on \(vgpu.parent)"), Cell("")])
+            }
             out += table.render(style).split(separator: "\n").dropFirst().map { $0 + "\n" }.joined()
         }
         return out

@@ -12,7 +12,7 @@ public struct IOMMUReport: Encodable, Sendable {
     }
 
     enum Keys: String, CodingKey { case schemaVersion, enabled, groups }
-    enum GroupKeys: String, CodingKey { case id, devices, viable, blockers }
+    enum GroupKeys: String, CodingKey { case id, devices, viable, blockers, vgpus }
     enum DeviceKeys: String, CodingKey {
         case address, classCode, className, vendorId, deviceId, vendorName, deviceName, driver, bridge, blocksVFIO
     }
@@ -27,6 +27,7 @@ public struct IOMMUReport: Encodable, Sendable {
             try g.encode(group.id, forKey: .id)
             try g.encode(group.viable, forKey: .viable)
             try g.encode(group.blockers.map(\.address), forKey: .blockers)
+            try g.encode(group.vgpus.map(InstanceJSON.init), forKey: .vgpus)
             var devices = g.nestedUnkeyedContainer(forKey: .devices)
             for f in group.members {
                 var d = devices.nestedContainer(keyedBy: DeviceKeys.self)

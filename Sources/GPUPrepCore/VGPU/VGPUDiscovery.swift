@@ -91,6 +91,11 @@ public struct VGPUDiscovery {
 
     /// Every existing vGPU. `vfs`: the NVIDIA VFs when already found (see nvidiaVFs).
     public func instances(vfs known: [PCIAddress]? = nil) -> [VGPUInstance] {
+        mdevInstances() + nvidiaInstances(vfs: known ?? nvidiaVFs())
+    }
+
+    /// The mdevs under /sys/bus/mdev/devices.
+    public func mdevInstances() -> [VGPUInstance] {
         var result: [VGPUInstance] = []
         for name in sysfs.list(.sysBusMdevDevices) ?? [] {
             guard let uuid = UUID(uuidString: name) else { continue }
@@ -102,7 +107,12 @@ public struct VGPUDiscovery {
                                        typeName: sysfs.read(dir.child("mdev_type", "name")),
                                        iommuGroup: sysfs.linkName(dir.child("iommu_group")).flatMap { Int($0) }))
         }
-        let vfs = known ?? nvidiaVFs()
+        return result
+    }
+
+    /// The VFs running an nvidia-vfio vGPU.
+    func nvidiaInstances(vfs: [PCIAddress]) -> [VGPUInstance] {
+        var result: [VGPUInstance] = []
         // A VF's own list drops the type it runs; another VF's list, or the PF's siblings', still name it.
         var names: [Int: String] = [:]
         for vf in vfs { for type in creatable(vf) { names[type.id] = type.name } }
