@@ -103,12 +103,14 @@ generate:
 	$$bin --generate-completion-script zsh > completions/_gpuprep; \
 	$$bin --generate-completion-script fish > completions/gpuprep.fish
 	$(SWIFT) package generate-manual --date $(MAN_DATE) --authors "the gpuprep authors" >/dev/null
-	cp .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 man/gpuprep.1
+	python3 man/finish-manual.py .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 > man/gpuprep.1
 
 check-generated:
 	@$(SWIFT) package generate-manual --date $(MAN_DATE) --authors "the gpuprep authors" >/dev/null
-	@diff -u man/gpuprep.1 .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 \
+	@python3 man/finish-manual.py .build/plugins/GenerateManual/outputs/gpuprep/gpuprep.1 | diff -u man/gpuprep.1 - \
 	  || { echo "man/gpuprep.1 is stale: run 'make generate' and commit it"; exit 1; }
+	@if command -v groff >/dev/null; then w=$$(groff -ww -mandoc -Tutf8 man/gpuprep.1 2>&1 >/dev/null); \
+	  [ -z "$$w" ] || { echo "man/gpuprep.1: groff warns: $$w"; exit 1; }; fi
 	@echo "man page up to date"
 
 # The sample hosts the demo reads, built from the real data by the test fixture builder.

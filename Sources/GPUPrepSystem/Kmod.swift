@@ -39,7 +39,9 @@ public final class Kmod {
     deinit { gp_kmod_unref(context) }
 
     /// The modules whose aliases match `alias` (a modalias such as `pci:v000010DEd...`), as
-    /// `modprobe --resolve-alias` and `lspci -k` find them. Wraps kmod_module_new_from_lookup.
+    /// `modprobe --resolve-alias` and `lspci -k` find them, each once: libkmod lists a module
+    /// once per alias of it that matches (snd_hda_intel matches by class and by id), and
+    /// lspci -k removes the repeats too. Wraps kmod_module_new_from_lookup.
     public func modules(matching alias: String) -> [String] {
         var list: OpaquePointer?
         guard gp_kmod_module_new_from_lookup(context, alias, &list) >= 0, let list else { return [] }
@@ -48,7 +50,7 @@ public final class Kmod {
         var entry: OpaquePointer? = list
         while let current = entry {
             if let module = gp_kmod_module_get_module(current) {
-                if let name = gp_kmod_module_get_name(module) { names.append(String(cString: name)) }
+                if let name = gp_kmod_module_get_name(module).map({ String(cString: $0) }), !names.contains(name) { names.append(name) }
                 gp_kmod_module_unref(module)
             }
             entry = gp_kmod_list_next(list, current)

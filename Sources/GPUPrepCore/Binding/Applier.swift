@@ -108,10 +108,10 @@ public struct Applier {
             var unrestored: [String] = []
             var undone = 0
             for step in undoable.reversed() {
-                // Nothing to undo when the undo's closing check already holds (a create that made nothing).
+                // Nothing to undo when the undo's closing check already holds (a create that made
+                // nothing): not counted as undone, since nothing was.
                 if let last = step.undo.last, [.verifyAbsent, .verifyExists, .verifyValue].contains(last.action),
                    let path = last.path, isMet(last, at: path) {
-                    undone += 1
                     continue
                 }
                 var ok = true

@@ -31,7 +31,8 @@ public enum Checks {
     static func enabled(_ s: HostSnapshot) -> Finding {
         let units = s.host.sysfs.list(.sysClassIOMMU) ?? []
         if s.iommuActive {
-            return Finding("iommu.enabled", .pass, "the IOMMU is on: \(units.count) unit\(units.count == 1 ? "" : "s"), \(s.topology.groups.count) groups")
+            let groups = s.topology.groups.count
+            return Finding("iommu.enabled", .pass, "the IOMMU is on: \(units.count) unit\(units.count == 1 ? "" : "s"), \(groups) group\(groups == 1 ? "" : "s")")
         }
         let remedy = s.cpuVendor == .intel ? "boot with intel_iommu=on (see iommu.bootloader)" : "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
         return Finding("iommu.enabled", .fail, "the kernel runs without an IOMMU: no IOMMU groups", remedy: remedy)

@@ -33,7 +33,12 @@ public struct PCIDiscovery {
         if case let .addresses(list) = scope {
             let known = Set(pci.functions.map(PCIAddress.init))
             if let missing = list.first(where: { !known.contains($0) }) {
-                throw GPUPrepError(.unknownDevice, "no PCI function \(missing) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
+                // A short address means domain 0000; a host whose devices sit in another domain
+                // (0009 on some arm64 servers) has the same bus, device and function there.
+                let elsewhere = known.filter { $0.bus == missing.bus && $0.device == missing.device && $0.function == missing.function }
+                let hint = elsewhere.isEmpty ? "run 'gpuprep list --all' to see the addresses"
+                    : "did you mean \(elsewhere.map(\.description).sorted().joined(separator: " or "))? (a short address is in domain 0000)"
+                throw GPUPrepError(.unknownDevice, "no PCI function \(missing) on \(host.root.display): \(hint)")
             }
             wanted = Set(list)
         }

@@ -73,3 +73,34 @@ public enum ExitStatus {
     /// A report found problems (a failed check, a conflict).
     public static let findings: Int32 = 1
 }
+
+/// The exit statuses gpuprep uses, with what each means and the error codes that give it: the
+/// one table that --help (and so the man page) prints and the README's table is checked against.
+public enum ExitStatusTable {
+    public struct Row: Sendable {
+        public var status: Int32
+        public var meaning: String
+        public var codes: [GPUPrepError.Code]
+    }
+
+    public static let rows: [Row] = [
+        Row(status: 0, meaning: "success; nothing to do", codes: []),
+        Row(status: 1, meaning: "the report found problems (a failed check, a conflict)", codes: []),
+        Row(status: 64, meaning: "bad usage: an unknown option or command, a malformed argument", codes: [.usage, .unsafePath]),
+        Row(status: 65, meaning: "refused: a safety check failed, or it cannot fit; nothing changed", codes: [.refused]),
+        Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
+        Row(status: 69, meaning: "the root has no PCI bus (sys/bus/pci/devices is missing)", codes: [.noPCIBus]),
+        Row(status: 70, meaning: "a change failed and so did its rollback: the report says what is left", codes: [.rollbackFailed]),
+        Row(status: 74, meaning: "a read, write or library call failed; a change is rolled back, and says so", codes: [.system, .applyFailed]),
+        Row(status: 75, meaning: "another gpuprep change holds the host lock", codes: [.locked]),
+        Row(status: 77, meaning: "permission: changing the live host needs root", codes: [.permission]),
+    ]
+
+    /// The table as --help prints it.
+    public static var text: String {
+        rows.map { row in
+            let status = String(row.status)
+            return "  " + status + String(repeating: " ", count: 4 - status.count) + row.meaning
+        }.joined(separator: "\n")
+    }
+}

@@ -40,7 +40,11 @@ public enum ChangeText {
             out += "\(device.address)  \(device.from ?? "no driver") -> \(style.paint(device.to ?? "no driver", .good))\n"
         }
         if outcome.devices.isEmpty {
-            return out + "Done: \(outcome.records.filter { $0.step.action == .write }.count) writes, each checked.\n"
+            let writes = outcome.records.filter { $0.done && $0.step.action == .write }.count
+            let files = outcome.records.filter { $0.done && [.writeFile, .removeFile].contains($0.step.action) }.count
+            let parts = [writes > 0 ? "\(writes) write\(writes == 1 ? "" : "s")" : nil,
+                         files > 0 ? "\(files) file\(files == 1 ? "" : "s") written or removed" : nil].compactMap { $0 }
+            return out + "Done: \(parts.isEmpty ? "nothing to change" : parts.joined(separator: " and ")), each checked.\n"
         }
         let verb = report.command == "bind" ? "bound" : "returned to the host"
         out += "\(outcome.devices.count) device\(outcome.devices.count == 1 ? "" : "s") \(verb), each checked through its driver link.\n"

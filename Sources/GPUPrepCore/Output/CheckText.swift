@@ -24,7 +24,8 @@ public enum CheckText {
                 out += "  \(index + 1). [\(item.ids.joined(separator: ", "))] \(item.remedy)\n"
             }
         }
-        out += "\n\(report.count(.pass)) passed, \(report.count(.warn)) warnings, \(report.count(.fail)) failed, \(report.count(.skip)) skipped.\n"
+        let warnings = report.count(.warn)
+        out += "\n\(report.count(.pass)) passed, \(warnings) warning\(warnings == 1 ? "" : "s"), \(report.count(.fail)) failed, \(report.count(.skip)) skipped.\n"
         return out
     }
 }

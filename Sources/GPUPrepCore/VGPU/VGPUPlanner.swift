@@ -35,7 +35,7 @@ public struct VGPUPlanner {
         }
         guard !matching.isEmpty else {
             let known = holdings.capacity.flatMap { [$0.id] + ($0.name.map { [$0] } ?? []) }
-            let hint = Self.closest(to: wanted, among: known).map { "; did you mean '\($0)'?" } ?? ""
+            let hint = Suggestion.closest(to: wanted, among: known).map { "; did you mean '\($0)'?" } ?? ""
             throw GPUPrepError(.unknownType, "no parent offers a vGPU type '\(wanted)'\(hint) ('gpuprep types' lists the ids and names)")
         }
         let offers = matching.filter { parent == nil || $0.parent == parent || holdings.gpu(of: $0.parent) == parent }
@@ -101,30 +101,6 @@ public struct VGPUPlanner {
         }
         if persist { plan.fileChanges = VGPUPersistence.steps(for: planned, created: true, host: host) }
         return (plan, planned)
-    }
-
-    /// The known name or id nearest to a mistyped one (case aside, by edit distance, and by the
-    /// name without its vendor prefix), when it is near enough to be what was meant.
-    static func closest(to wanted: String, among known: [String]) -> String? {
-        let asked = Array(wanted.lowercased())
-        func distance(_ candidate: String) -> Int {
-            let short = candidate.split(separator: " ").last.map(String.init) ?? candidate
-            return min(editDistance(asked, Array(candidate.lowercased())), editDistance(asked, Array(short.lowercased())))
-        }
-        guard let best = Set(known).sorted().min(by: { distance($0) < distance($1) }) else { return nil }
-        return distance(best) <= max(2, asked.count / 4) ? best : nil
-    }
-
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 
     /// Whether a type answers to what the user typed: its id, its name, or its name without the
