@@ -298,6 +298,7 @@ _gpuprep_bind() {
         return
         ;;
     '--driver')
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion bind -- --driver "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -401,6 +402,7 @@ _gpuprep_create() {
         return
         ;;
     '--type')
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion create -- --type "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     '--parent')
@@ -439,6 +441,14 @@ _gpuprep_destroy() {
         ;;
     '--parent')
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion destroy -- --parent "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion destroy -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -19,7 +19,7 @@ struct Bind: ParsableCommand {
     @OptionGroup var change: ChangeOptions
 
     @Option(help: ArgumentHelp("vfio-pci, auto (the most specific VFIO variant driver whose vfio_pci: alias matches), or a module name.",
-                               valueName: "driver"))
+                               valueName: "driver"), completion: hostCompletion(.driver))
     var driver = "vfio-pci"
 
     @Argument(help: ArgumentHelp("The devices (DDDD:BB:DD.F or BB:DD.F).", valueName: "address"), completion: addressCompletion)

@@ -22,11 +22,11 @@ struct Create: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("The type: an id or a name (see gpuprep types).", valueName: "type"))
+    @Option(help: ArgumentHelp("The type: an id or a name (see gpuprep types).", valueName: "type"), completion: hostCompletion(.vgpuType))
     var type: String
 
     @Option(help: ArgumentHelp("Create on this parent only: an mdev parent, a VF, or a GPU (its VFs).", valueName: "parent"),
-            completion: addressCompletion)
+            completion: hostCompletion(.vgpuParent))
     var parent: String?
 
     @Option(help: "How many to create.")
@@ -76,13 +76,13 @@ struct Destroy: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("mdev UUIDs or VF addresses.", valueName: "vgpu"))
+    @Argument(help: ArgumentHelp("mdev UUIDs or VF addresses.", valueName: "vgpu"), completion: hostCompletion(.vgpu))
     var vgpus: [String] = []
 
     @Flag(help: "Destroy every vGPU (of --parent, if given).")
     var all = false
 
-    @Option(help: ArgumentHelp("With --all: only this parent's vGPUs.", valueName: "parent"), completion: addressCompletion)
+    @Option(help: ArgumentHelp("With --all: only this parent's vGPUs.", valueName: "parent"), completion: hostCompletion(.vgpuParent))
     var parent: String?
 
     @Flag(help: "Destroy even a vGPU a VM is using.")

@@ -72,9 +72,15 @@ func parseAddresses(_ texts: [String]) throws(GPUPrepError) -> [PCIAddress] {
     return result
 }
 
-/// Completes PCI addresses from the live host (or the --root / GPUPREP_ROOT given on the line).
-let addressCompletion = CompletionKind.custom { words, _, prefix in
-    var root = ProcessInfo.processInfo.environment["GPUPREP_ROOT"] ?? "/"
-    if let index = words.firstIndex(of: "--root"), index + 1 < words.count { root = words[index + 1] }
-    return AddressCompletion.candidates(root: root, prefix: prefix)
+/// Completion from the live host, or from the --root (or GPUPREP_ROOT) given on the line.
+func hostCompletion(_ kind: HostCompletion.Kind) -> CompletionKind {
+    .custom { words, _, prefix in
+        var root = ProcessInfo.processInfo.environment["GPUPREP_ROOT"] ?? "/"
+        if let index = words.firstIndex(of: "--root"), index + 1 < words.count { root = words[index + 1] }
+        if let given = words.first(where: { $0.hasPrefix("--root=") }) { root = String(given.dropFirst("--root=".count)) }
+        return HostCompletion.candidates(kind, root: root, prefix: prefix)
+    }
 }
+
+/// Any PCI function.
+let addressCompletion = hostCompletion(.address)

@@ -15,7 +15,7 @@ struct SRIOV: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: addressCompletion)
+        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: hostCompletion(.sriovCapable))
         var address: String
 
         @Option(help: "How many VFs (default: sriov_totalvfs).")
@@ -45,7 +45,7 @@ struct SRIOV: ParsableCommand {
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: addressCompletion)
+        @Argument(help: ArgumentHelp("The GPU (its physical function).", valueName: "address"), completion: hostCompletion(.sriovCapable))
         var address: String
 
         @Flag(help: "Disable even when VFs carry vGPUs or are assigned through VFIO.")

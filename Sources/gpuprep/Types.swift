@@ -20,7 +20,7 @@ struct Types: ParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(help: ArgumentHelp("Only this parent: an mdev parent or VF, a GPU (with its VFs), or a non-PCI mdev parent's name (mtty).", valueName: "parent"),
-            completion: addressCompletion)
+            completion: hostCompletion(.vgpuParent))
     var parent: String?
 
     @Flag(help: "Only types that can still be created: the parent offers one and its GPU has room.")

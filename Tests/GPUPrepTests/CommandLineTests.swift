@@ -99,4 +99,26 @@ import Testing
         report.outcome = try apply(plan, host, kernel)
         #expect(ChangeText.render(report, style: TextStyle(color: false)) == "Done: 1 file written or removed, each checked.\n")
     }
+
+    /// What the shells get for an argument (argument-parser's `---completion` protocol).
+    func complete(_ command: [String], _ argument: String, _ words: [String]) throws -> [String] {
+        let run = try Run.gpuprep(["---completion"] + command + ["--", argument, String(words.count - 1), "0"] + words)
+        return run.stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test func completionsOfferWhatEachArgumentCanName() throws {
+        let busy = Fixtures.host("vgpu-a2-t4-busy")
+        #expect(try complete(["create"], "--type", ["gpuprep", "create", "--root", busy, "--type", ""])
+                    .contains("A2-4Q") && !(try complete(["create"], "--type", ["gpuprep", "create", "--root", busy, "--type", ""])).contains { $0.contains(" ") })
+        #expect(try complete(["destroy"], "positional@0", ["gpuprep", "destroy", "--root", busy, ""]).count == 5)
+        // Parents of vGPUs, not bridges or other devices.
+        let parents = try complete(["create"], "--parent", ["gpuprep", "create", "--root", busy, "--parent", ""])
+        #expect(parents.contains("0000:08:00.0") && parents.contains("0000:08:02.3") && parents.count == 18)
+        #expect(try complete(["sriov", "enable"], "positional@0", ["gpuprep", "sriov", "enable", "--root", Fixtures.host("vgpu-l40s-sriov"), ""])
+                    == ["0000:26:00.0", "0000:a1:00.0", "0000:c1:00.0"])
+        #expect(try complete(["bind"], "--driver", ["gpuprep", "bind", "--root", busy, "--driver", ""]) == ["auto", "vfio-pci"])
+        // The short form completes in the short form.
+        let short = try Run.gpuprep(["---completion", "list", "--", "positional@0", "4", "3", "gpuprep", "list", "--root", busy, "3b:"])
+        #expect(short.stdout == "3b:00.0\n")
+    }
 }
