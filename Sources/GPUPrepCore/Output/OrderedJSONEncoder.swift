@@ -1,6 +1,11 @@
 /// An Encoder that writes indented JSON as the values arrive, keys in the order the reports
 /// write them (the contract's order: `schemaVersion`, then `address`, `kind`, ...).
 ///
+/// Every container implements every primitive the Encoder protocols name (all integer widths,
+/// Float, Double, Bool, String, nil) with its own method. A generic `encode<T>` must never be
+/// what a primitive reaches: a primitive's encode(to:) asks its container to encode itself,
+/// so a generic witness that calls encode(to:) again never ends (it did, for UInt16).
+///
 /// Foundation's JSONEncoder orders keys at random unless sorted, and it, then a tree of nodes
 /// written out at the end, were most of `list --all --json`'s time on a large host (callgrind).
 /// Writing straight into one byte buffer needs the values to come in order, which is how every
@@ -138,6 +143,11 @@ final class OrderedJSONEncoder {
     fileprivate func writeBool(_ value: Bool) { value ? append("true") : append("false"); valueBegun = true }
     fileprivate func writeNumber<N: BinaryInteger>(_ value: N) { out.append(contentsOf: String(value).utf8); valueBegun = true }
     fileprivate func writeString(_ text: String) { writeQuoted(text); valueBegun = true }
+    /// A float as Swift prints it (the shortest text that reads back the same); JSON has no
+    /// infinity or NaN, so those are null.
+    fileprivate func writeFloat<F: BinaryFloatingPoint & LosslessStringConvertible>(_ value: F) {
+        if value.isFinite { out.append(contentsOf: value.description.utf8); valueBegun = true } else { writeNull() }
+    }
 
     private func writeQuoted(_ text: String) {
         var text = text
@@ -199,7 +209,17 @@ final class OrderedJSONEncoder {
         mutating func encode(_ value: Bool, forKey key: Key) throws { begin(key); encoder.writeBool(value) }
         mutating func encode(_ value: String, forKey key: Key) throws { begin(key); encoder.writeString(value) }
         mutating func encode(_ value: Int, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
         mutating func encode(_ value: Int32, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { begin(key); encoder.writeNumber(value) }
+        mutating func encode(_ value: Float, forKey key: Key) throws { begin(key); encoder.writeFloat(value) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { begin(key); encoder.writeFloat(value) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             begin(key)
             try encoder.write(value, depth: depth + 1)
@@ -237,6 +257,17 @@ final class OrderedJSONEncoder {
         mutating func encode(_ value: Bool) throws { begin(); encoder.writeBool(value) }
         mutating func encode(_ value: String) throws { begin(); encoder.writeString(value) }
         mutating func encode(_ value: Int) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int8) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int16) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int32) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: Int64) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt8) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt16) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt32) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt64) throws { begin(); encoder.writeNumber(value) }
+        mutating func encode(_ value: Float) throws { begin(); encoder.writeFloat(value) }
+        mutating func encode(_ value: Double) throws { begin(); encoder.writeFloat(value) }
         mutating func encode<T: Encodable>(_ value: T) throws { begin(); try encoder.write(value, depth: depth + 1) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             begin()
@@ -259,11 +290,17 @@ final class OrderedJSONEncoder {
         mutating func encode(_ value: Bool) throws { encoder.writeBool(value) }
         mutating func encode(_ value: String) throws { encoder.writeString(value) }
         mutating func encode(_ value: Int) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Int8) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Int16) throws { encoder.writeNumber(value) }
         mutating func encode(_ value: Int32) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Int64) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt) throws { encoder.writeNumber(value) }
         mutating func encode(_ value: UInt8) throws { encoder.writeNumber(value) }
-        mutating func encode(_ value: Double) throws {
-            if value.isFinite { encoder.out.append(contentsOf: "\(value)".utf8); encoder.valueBegun = true } else { encoder.writeNull() }
-        }
+        mutating func encode(_ value: UInt16) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt32) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: UInt64) throws { encoder.writeNumber(value) }
+        mutating func encode(_ value: Float) throws { encoder.writeFloat(value) }
+        mutating func encode(_ value: Double) throws { encoder.writeFloat(value) }
         mutating func encode<T: Encodable>(_ value: T) throws { try encoder.write(value, depth: depth) }
     }
 }
