@@ -17,7 +17,7 @@ RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
 
-.PHONY: deps build demo test vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples install clean
+.PHONY: deps build demo test vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
 
 # System packages the build and the tests need; installed with apt when missing and root.
 deps:
@@ -112,6 +112,12 @@ check-generated:
 	@if command -v groff >/dev/null; then w=$$(groff -ww -mandoc -Tutf8 man/gpuprep.1 2>&1 >/dev/null); \
 	  [ -z "$$w" ] || { echo "man/gpuprep.1: groff warns: $$w"; exit 1; }; fi
 	@echo "man page up to date"
+
+# The README's examples on the sample hosts, rewritten from what gpuprep prints now (make test
+# checks them: Tests/GPUPrepTests/ReadmeTests.swift).
+readme:
+	$(SWIFT) build --product gpuprep
+	python3 scripts/update-readme-examples.py $$($(SWIFT) build --show-bin-path)/gpuprep
 
 # The sample hosts the demo reads, built from the real data by the test fixture builder.
 examples:
