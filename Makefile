@@ -35,8 +35,12 @@ deps:
 build: deps
 	$(STATIC_BUILD)
 
+# The sample hosts' device names come from the pci.ids the README was written with (Tests/Fixtures),
+# so that the demo prints what the README shows whatever pci.ids this machine has; this machine's
+# own devices are named from its pci.ids.
 demo: build
-	@bin=$(RELEASE_BIN); \
+	@bin=$(RELEASE_BIN); export GPUPREP_PCI_IDS=Tests/Fixtures/pci.ids; \
+	echo "(sample hosts: device names from Tests/Fixtures/pci.ids, as in the README)"; echo; \
 	echo "\$$ gpuprep check --root examples/hosts/desktop-b550"; \
 	$$bin check --root examples/hosts/desktop-b550; \
 	[ $$? = 1 ] && echo "(exit status 1: a check failed, as expected on this sample host)" || exit 1; \
@@ -53,6 +57,7 @@ demo: build
 	[ $$? = 1 ] && echo "(exit status 1: blockers found, as expected on this sample host)" || exit 1; \
 	echo; echo "\$$ gpuprep types --root examples/hosts/vgpu-a2-t4-busy --available"; \
 	$$bin types --root examples/hosts/vgpu-a2-t4-busy --available || exit 1; \
+	unset GPUPREP_PCI_IDS; \
 	echo; echo "\$$ gpuprep list          # this machine"; $$bin list || exit 1; \
 	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
 
