@@ -25,6 +25,14 @@ public struct ChangePlan: Sendable {
 
     public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
     public var isEmpty: Bool { steps.isEmpty }
+
+    /// The safety checks' verdict: no reason, nothing to say; with --force, each becomes a
+    /// warning; without, the change is refused with every reason at once (exit 65).
+    public mutating func refuse(_ reasons: [String], unless force: Bool) throws(GPUPrepError) {
+        guard !reasons.isEmpty else { return }
+        guard force else { throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)") }
+        warnings += reasons.map { "forced: " + $0 }
+    }
 }
 
 /// Plans bind and unbind from a snapshot of the host; pure apart from reading that snapshot.
@@ -70,10 +78,8 @@ public struct BindPlanner {
             plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
                                              steps: Self.bindSteps(function, to: driver.driver)))
         }
-        if !refusals.isEmpty {
-            // Every reason for every device at once, so that one run tells the whole story.
-            if force { plan.warnings += refusals.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, refusals.joined(separator: "; ") + " (--force goes ahead anyway)") }
-        }
+        // Every reason for every device at once, so that one run tells the whole story.
+        try plan.refuse(refusals, unless: force)
         for driver in modules.values.sorted(by: { $0.module < $1.module })
         where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
             plan.moduleLoads.append(Step(action: .loadModule, path: nil, value: driver.module, device: nil))
@@ -192,10 +198,7 @@ public struct BindPlanner {
             }
             plan.devices.append(DeviceChange(function: f, from: f.driver, to: nil, steps: steps))
         }
-        if !reasons.isEmpty {
-            // Every reason at once, as bind gives them.
-            if force { plan.warnings += reasons.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)") }
-        }
+        try plan.refuse(reasons, unless: force)
         return plan
     }
 

@@ -21,13 +21,15 @@ public struct GPUHoldings: Sendable {
         let vfs = discovery.nvidiaVFs()
         let types = withCapacity ? discovery.types(vfs: vfs) : []
         var vgpus = discovery.instances(vfs: vfs)
-        for index in vgpus.indices {
-            guard let files = openFiles else { break }
-            let device = vgpus[index].uuid.map { HostPath.sysBusMdevDevices.child($0.uuidString.lowercased()) }
-                ?? HostPath.sysBusPCIDevices.child(vgpus[index].address?.description ?? "?")
-            var seen = Set<Int>()
-            vgpus[index].holders = files.vfioHolders(group: vgpus[index].iommuGroup, device: device, sysfs: host.sysfs)
-                .map(\.process).filter { seen.insert($0.pid).inserted }
+        if let files = openFiles {
+            for index in vgpus.indices {
+                // An mdev's own directory, or the VF's: where its vfio-dev/ (iommufd's cdev) is.
+                let device = vgpus[index].uuid.map { HostPath.sysBusMdevDevices.child($0.uuidString.lowercased()) }
+                    ?? HostPath.sysBusPCIDevices.child(vgpus[index].address?.description ?? "?")
+                var seen = Set<Int>()
+                vgpus[index].holders = files.vfioHolders(group: vgpus[index].iommuGroup, device: device, sysfs: host.sysfs)
+                    .map(\.process).filter { seen.insert($0.pid).inserted }
+            }
         }
         var physicalFunction: [String: String] = [:]
         for parent in Set(types.map(\.parent) + vgpus.compactMap { $0.uuid == nil ? nil : $0.parent }) where PCIAddress(parent) != nil {

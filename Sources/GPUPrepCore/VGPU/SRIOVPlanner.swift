@@ -54,10 +54,8 @@ public struct SRIOVPlanner {
         guard current != 0 else { return plan }
         // The VFs go, and with them their vGPUs and the VMs they are given to.
         let functions = try PCIDiscovery(host: host).functions(.all)
-        let reasons = Dependents(host: host, functions: functions, openFiles: OpenFiles.scan(host)).reasons(for: address, vfsOnly: true)
-        if !reasons.isEmpty {
-            if force { plan.warnings += reasons.map { "forced: " + $0 } } else { throw GPUPrepError(.refused, reasons.joined(separator: "; ") + " (--force goes ahead anyway)") }
-        }
+        try plan.refuse(Dependents(host: host, functions: functions, openFiles: OpenFiles.scan(host)).reasons(for: address, vfsOnly: true),
+                        unless: force)
         let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
         var write = Step.write(path, "0", device: address)
         write.undo = [.write(path, String(current), device: address)]

@@ -61,7 +61,7 @@ public struct VGPUPlanner {
         }
 
         // Room per GPU: its capacity, and the parents on it that can make one now.
-        struct Room { var gpu: String; var left: Int; var known: Bool; var reason: String?; var parents: [(type: VGPUType, left: Int)] }
+        struct Room { var gpu: String; var left: Int; var reason: String?; var parents: [(type: VGPUType, left: Int)] }
         var rooms: [Room] = []
         var unknown: [String] = []
         for gpu in Set(offers.map { holdings.gpu(of: $0.parent) }).sorted() {
@@ -70,7 +70,7 @@ public struct VGPUPlanner {
             let capacity = holdings.capacity.first { $0.gpu == gpu && $0.id == typeID && $0.interface == interface }
             let left = min(byParents, capacity?.creatable ?? byParents)
             if capacity?.creatable == nil && left > 1 { unknown.append(gpu) }
-            rooms.append(Room(gpu: gpu, left: left, known: capacity?.creatable != nil, reason: capacity?.reason, parents: parents))
+            rooms.append(Room(gpu: gpu, left: left, reason: capacity?.reason, parents: parents))
         }
         let total = rooms.reduce(0) { $0 + $1.left }
         guard total >= count else {
@@ -95,7 +95,7 @@ public struct VGPUPlanner {
             let type = rooms[pick].parents[slot].type
             let (steps, instance) = interface == .mdev
                 ? createMdev(type, uuid: index == 0 && uuid != nil ? uuid! : UUID())
-                : createOnVF(type)
+                : createOnVF(type, gpu: rooms[pick].gpu)
             plan.actions += steps
             planned.append(instance)
         }
@@ -112,10 +112,6 @@ public struct VGPUPlanner {
         return name == asked || name.hasSuffix(" " + asked)
     }
 
-    func physfn(_ vf: String) -> String {
-        host.sysfs.linkName(HostPath.sysBusPCIDevices.child(vf, "physfn")) ?? vf
-    }
-
     func createMdev(_ type: VGPUType, uuid: UUID) -> ([Step], VGPUInstance) {
         let name = uuid.uuidString.lowercased()
         let device = HostPath.sysBusMdevDevices.child(name)
@@ -126,7 +122,7 @@ public struct VGPUPlanner {
                                               typeName: type.name, iommuGroup: nil))
     }
 
-    func createOnVF(_ type: VGPUType) -> ([Step], VGPUInstance) {
+    func createOnVF(_ type: VGPUType, gpu: String) -> ([Step], VGPUInstance) {
         let number = String(type.id.dropFirst("nvidia-".count))
         let current = HostPath.sysBusPCIDevices.child(type.parent, "nvidia", "current_vgpu_type")
         var write = Step.write(current, number)
@@ -136,7 +132,7 @@ public struct VGPUPlanner {
         // list: a VF that carries a vGPU can take no other, so its creatable_vgpu_types names none.
         let made = Step(action: .verifyListsNone, path: HostPath.sysBusPCIDevices.child(type.parent, "nvidia", "creatable_vgpu_types"),
                         value: "", device: nil)
-        return ([write, verify, made], VGPUInstance(uuid: nil, address: PCIAddress(type.parent), parent: physfn(type.parent),
+        return ([write, verify, made], VGPUInstance(uuid: nil, address: PCIAddress(type.parent), parent: gpu,
                                               interface: .nvidiaVFIO, type: type.id, typeName: type.name, iommuGroup: nil))
     }
 
@@ -173,8 +169,7 @@ public struct VGPUPlanner {
             "\(target.name) is in use by \(target.holders.map(\.described).joined(separator: ", "))"
         }
         if !busy.isEmpty {
-            let reason = busy.joined(separator: "; ") + "; shut \(busy.count == 1 ? "that VM" : "those VMs") down first"
-            if force { plan.warnings.append("forced: " + reason) } else { throw GPUPrepError(.refused, reason + " (--force goes ahead anyway)") }
+            try plan.refuse([busy.joined(separator: "; ") + "; shut \(busy.count == 1 ? "that VM" : "those VMs") down first"], unless: force)
         }
         for target in targets { plan.actions += destroySteps(target) }
         if persist { plan.fileChanges = VGPUPersistence.steps(for: targets, created: false, host: host) }
