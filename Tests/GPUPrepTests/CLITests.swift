@@ -211,6 +211,24 @@ import Testing
         #expect(try tree(shipped) == tree(built), "examples/hosts/\(host) is stale: run 'make examples'")
     }
 
+    /// git keeps no empty folder, so a sample host that needs one would read differently on a
+    /// fresh clone (0 IOMMU units, vfio "not loaded"): the builder writes none.
+    @Test(arguments: ["desktop-b550", "vgpu-l40s-sriov", "p6t6-no-iommu", "vgpu-a2-t4-busy"])
+    func exampleHostsHaveNoEmptyFolderThatMatters(host: String) throws {
+        let root = Fixtures.packageRoot.appendingPathComponent("examples/hosts/\(host)")
+        let fm = FileManager.default
+        var empty: [String] = []
+        for case let relative as String in fm.enumerator(atPath: root.path)! {
+            let path = root.appendingPathComponent(relative).path
+            guard isDirectory(path), (try? fm.destinationOfSymbolicLink(atPath: path)) == nil,
+                  (try? fm.contentsOfDirectory(atPath: path))?.isEmpty == true else { continue }
+            // mdev_supported_types/<type>/devices is empty on a real host too, and nothing reads it.
+            if relative.hasSuffix("/devices") && relative.contains("mdev_supported_types") { continue }
+            empty.append(relative)
+        }
+        #expect(empty.isEmpty, "empty folders git would drop: \(empty.prefix(5))")
+    }
+
     /// Every file's bytes and every link's target, by relative path (empty folders aside: git keeps none).
     func tree(_ root: URL) throws -> [String: String] {
         var entries: [String: String] = [:]

@@ -206,7 +206,9 @@ public final class FakeHost {
         }
         // The module that provides the driver (module names use _ where driver names may use -).
         let module = driver.replacingOccurrences(of: "-", with: "_")
-        try mkdir("sys/module/\(module)")
+        // As the kernel links them: the module's drivers/pci:<driver> (which also keeps the
+        // folder in git, which drops empty ones) and the driver's module.
+        try symlink("sys/module/\(module)/drivers/pci:\(driver)", to: driverDir)
         if !exists(driverDir + "/module") { try symlink(driverDir + "/module", to: "sys/module/\(module)") }
         try symlink(devicePath(address) + "/driver", to: driverDir)
         try symlink(driverDir + "/" + address, to: devicePath(address))
@@ -316,7 +318,8 @@ public final class FakeHost {
 
     /// ACPI tables (DMAR for Intel VT-d, IVRS for AMD-Vi) and IOMMU units in /sys/class/iommu.
     public func addIOMMUFirmware(table: String?, units: [String]) throws {
-        try mkdir("sys/firmware/acpi/tables")
+        // Every ACPI host has its fixed description table (FACP) beside the IOMMU's, if any.
+        try write("sys/firmware/acpi/tables/FACP", "")
         if let table { try write("sys/firmware/acpi/tables/\(table)", "") }
         // As the kernel lays them out: a class link to the unit's device, which has files of its own
         // (so the tree survives git, which keeps no empty folder).
