@@ -340,7 +340,10 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         let planner = try BindPlanner(host: try HostContext(root: host.path))
         let grace = try planner.planBind([PCIAddress("09:00.0")!], driver: .auto, companions: true, force: false)
         #expect(grace.moduleLoads.map(\.value) == ["nvgrace_gpu_vfio_pci"])
-        #expect(grace.devices.first?.to == "nvgrace-gpu-vfio-pci")
+        // The driver registers as its module's name (KBUILD_MODNAME), and that is what
+        // driver_override must hold: a dashed name would match no driver, and bind nothing.
+        #expect(grace.devices.first?.to == "nvgrace_gpu_vfio_pci")
+        #expect(grace.devices.first?.steps.first?.shell == "echo nvgrace_gpu_vfio_pci > /sys/bus/pci/devices/0000:09:00.0/driver_override")
         let t4 = try planner.planBind([PCIAddress("0a:00.0")!], driver: .auto, companions: true, force: false)
         #expect(t4.moduleLoads.map(\.value) == ["vfio_pci"] && t4.devices.first?.to == "vfio-pci")
     }

@@ -18,10 +18,7 @@ import Testing
         let text = (try? String(contentsOf: Fixtures.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
         let lines = text.components(separatedBy: "\n")
         var result: [Example] = []
-        var index = 0
-        while index < lines.count {
-            defer { index += 1 }
-            guard lines[index].hasPrefix("$ gpuprep"), index > 0, lines[index - 1] == "```" else { continue }
+        for index in lines.indices.dropFirst() where lines[index].hasPrefix("$ gpuprep") && lines[index - 1] == "```" {
             var command = lines[index].dropFirst("$ gpuprep".count)
             if let comment = command.range(of: "   #") { command = command[..<comment.lowerBound] }
             var output: [String] = []

@@ -125,8 +125,10 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         try "\(available + 1)\n".write(to: availableFile, atomically: false, encoding: .utf8)
     }
 
+    /// A module registers its PCI driver as the kernel's do: under the module's own name
+    /// (KBUILD_MODNAME), except vfio_pci and pci_stub, which spell theirs with a dash.
     func loadModule(_ name: String) throws(SystemError) {
-        let driver = name.replacingOccurrences(of: "_", with: "-")
+        let driver = ["vfio_pci": "vfio-pci", "pci_stub": "pci-stub"][name] ?? name
         do {
             try host.mkdir("sys/module/\(name)/drivers/pci:\(driver)")
             for file in ["bind", "unbind", "new_id", "remove_id"] { try host.write("sys/bus/pci/drivers/\(driver)/\(file)", "") }

@@ -246,10 +246,13 @@ public enum Catalog {
         var second = FakeFunction("0000:a1:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
                                   driver: "nvidia", group: 50, numa: 1)
         second.sriovTotalVFs = 32
+        second.resetMethods = "bus"
         try host.add(second)
         // The full list, as the first VF of a fresh card shows it: the real capture.
-        try host.add(FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
-                                  driver: "nvidia", group: 60, numa: 1))
+        var third = FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                 driver: "nvidia", group: 60, numa: 1)
+        third.resetMethods = "bus"
+        try host.add(third)
         try host.setAttribute("0000:c1:00.0", "sriov_totalvfs", "32")
         try host.setAttribute("0000:c1:00.0", "sriov_numvfs", "1")
         var fresh = FakeFunction("0000:c1:00.4", vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
@@ -281,10 +284,15 @@ public enum Catalog {
     /// A V100 and an RTX 6000 with the real mdev type lists published for them (OpenStack charms, Apache-2.0).
     static func vgpuMdev(_ root: URL, data: URL) throws -> FakeHost {
         let host = try FakeHost(root: root)
-        try host.add(FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x1db4, classCode: 0x030200, subsystem: (0x10de, 0x1214),
-                                  driver: "nvidia", group: 80, numa: 1))
-        try host.add(FakeFunction("0000:41:00.0", vendor: 0x10de, device: 0x1e30, classCode: 0x030000, subsystem: (0x10de, 0x12ba),
-                                  driver: "nvidia", group: 40, numa: 0))
+        // Both reset through their bridge (secondary bus reset), as data-centre cards of their era do.
+        var v100 = FakeFunction("0000:c1:00.0", vendor: 0x10de, device: 0x1db4, classCode: 0x030200, subsystem: (0x10de, 0x1214),
+                                driver: "nvidia", group: 80, numa: 1)
+        v100.resetMethods = "bus"
+        try host.add(v100)
+        var rtx6000 = FakeFunction("0000:41:00.0", vendor: 0x10de, device: 0x1e30, classCode: 0x030000, subsystem: (0x10de, 0x12ba),
+                                   driver: "nvidia", group: 40, numa: 0)
+        rtx6000.resetMethods = "bus"
+        try host.add(rtx6000)
         for fn in 1...3 {
             let (device, cls): (UInt16, UInt32) = [(0x10f7, 0x040300), (0x1ad6, 0x0c0330), (0x1ad7, 0x0c8000)][fn - 1]
             try host.add(FakeFunction("0000:41:00.\(fn)", vendor: 0x10de, device: device, classCode: cls, driver: nil, group: 40, numa: 0))
@@ -320,6 +328,7 @@ public enum Catalog {
         var pf = FakeFunction("0000:08:00.0", vendor: 0x10de, device: 0x25b6, classCode: 0x030200, subsystem: (0x10de, 0x157e),
                               driver: "nvidia", group: 20, numa: 0)
         pf.sriovTotalVFs = 16
+        pf.resetMethods = "flr bus"
         try host.add(pf)
         let vfs = (4...7).map { "0000:08:00.\($0)" } + (0...7).map { "0000:08:01.\($0)" } + (0...3).map { "0000:08:02.\($0)" }
         // The free VF's real list: ids, names, and what the kernel says each can still make.
@@ -349,8 +358,10 @@ public enum Catalog {
                             arguments: ["/usr/bin/qemu-system-x86_64", "-name", "guest=render-01,debug-threads=on", "-machine", "q35"])
 
         // The T4: the PF is the mdev parent; two T4-2Q leave room for six more of that size only.
-        try host.add(FakeFunction("0000:3b:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, subsystem: (0x10de, 0x12a2),
-                                  driver: "nvidia", group: 40, numa: 0))
+        var t4card = FakeFunction("0000:3b:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, subsystem: (0x10de, 0x12a2),
+                                  driver: "nvidia", group: 40, numa: 0)
+        t4card.resetMethods = "bus"
+        try host.add(t4card)
         let t4: [(id: Int, gb: Int, series: String)] = [(222, 1, "B"), (230, 1, "Q"), (231, 2, "Q"), (232, 4, "Q"), (233, 8, "Q"), (234, 16, "Q")]
         try host.addMdevTypes("0000:3b:00.0", t4.map { type in
             FakeMdevType(id: "nvidia-\(type.id)", name: "GRID T4-\(type.gb)\(type.series)",
@@ -476,7 +487,9 @@ public enum Catalog {
             }
             function.revision = config[8]
             function.config = config
-            if cls >> 8 == 0x0300 { function.bootVGA = true }
+            // The GeForce 210 has no FLR (its config space says so); the kernel offers a reset of
+            // the bus behind its bridge.
+            if cls >> 8 == 0x0300 { function.bootVGA = true; function.resetMethods = "bus" }
             try host.add(function)
         }
         for address in dumps.keys.sorted() { try add(address) }

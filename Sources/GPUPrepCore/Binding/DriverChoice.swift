@@ -46,18 +46,21 @@ enum DriverResolver {
         }
     }
 
+    /// PCI drivers whose name is not their module's. Most register as KBUILD_MODNAME, the
+    /// module's own name with underscores (nvgrace_gpu_vfio_pci, mlx5_vfio_pci, hisi_acc_vfio_pci:
+    /// `.name = KBUILD_MODNAME` in drivers/vfio/pci/*/main.c); vfio-pci and pci-stub spell theirs
+    /// with a dash. driver_override must hold the driver's name, or a probe binds nothing.
+    static let driverNames = ["vfio_pci": "vfio-pci", "pci_stub": "pci-stub"]
+
     /// The driver a module registers: `/sys/module/<module>/drivers/pci:<driver>` once loaded;
-    /// before that, the module name with `-` for `_` (vfio_pci -> vfio-pci), which is how the
-    /// PCI VFIO drivers name themselves.
+    /// before that, its known name (see driverNames).
     static func resolve(module: String, sysfs: Sysfs) -> ResolvedDriver {
         let moduleDir = HostPath.sysModule.child(module)
         if let entries = sysfs.list(moduleDir.child("drivers")),
            let pci = entries.first(where: { $0.hasPrefix("pci:") }) {
             return ResolvedDriver(module: module, driver: String(pci.dropFirst(4)), loaded: true)
         }
-        let guess = module.replacing("_", with: "-")
-        let loaded = sysfs.exists(HostPath.sysBusPCIDrivers.child(guess)) || sysfs.exists(HostPath.sysBusPCIDrivers.child(module))
-        let driver = sysfs.exists(HostPath.sysBusPCIDrivers.child(module)) ? module : guess
-        return ResolvedDriver(module: module, driver: driver, loaded: loaded)
+        let driver = driverNames[module] ?? module
+        return ResolvedDriver(module: module, driver: driver, loaded: sysfs.exists(HostPath.sysBusPCIDrivers.child(driver)))
     }
 }

@@ -13,10 +13,15 @@ public struct BootLoaderFix: Sendable {
 
     public static func plan(_ host: HostContext) throws(GPUPrepError) -> BootLoaderFix {
         let snapshot = try HostSnapshot.read(host)
-        guard let loader = snapshot.bootLoader else {
-            throw GPUPrepError(.refused, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub): nothing changed; add the arguments by hand")
-        }
         let wanted = snapshot.requiredArguments + snapshot.advisedArguments
+        guard let loader = snapshot.bootLoader else {
+            // Nothing to fix is no refusal: the running kernel may have all it needs.
+            let lacking = wanted.filter { snapshot.running?.has($0) != true }
+            guard lacking.isEmpty else {
+                throw GPUPrepError(.refused, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub): nothing changed; add \(lacking.joined(separator: " ")) to the kernel command line by hand")
+            }
+            return BootLoaderFix(plan: ChangePlan(), diff: "", next: nil, arguments: [])
+        }
         // An argument that switches the IOMMU off is replaced by the wanted one of its name (or
         // removed), not contradicted by another appended after it.
         let offs = loader.iommuOffSwitches
@@ -35,11 +40,20 @@ public struct BootLoaderFix: Sendable {
             let old = files.read(loader.file) ?? ""
             var line = old.trimmed()
             for r in replacements { line = replacingArgument(r.old, with: r.new, in: line) }
-            fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n")
+            fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n", files: files)
             fix.next = loader.regenerate
         case .grub, .grubBLS:
             let target = loader.grubAssignment
             let path = target?.file ?? .defaultGrub
+            // With BLS, what the running entries lack is grubby's to add; /etc/default/grub (for
+            // kernels installed later) gets only what it lacks itself, so a second run adds nothing.
+            var joined = joined
+            if loader.kind == .grubBLS {
+                let assignments = BootLoader.grubAssignments(host).0
+                let grubLine = KernelCommandLine(["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"].map { name in
+                    assignments.last { $0.assignment.name == name }?.assignment.value ?? "" }.joined(separator: " "))
+                joined = wanted.filter { argument in !grubLine.has(argument) && !replacements.contains { $0.new == argument } }.joined(separator: " ")
+            }
             // The switches are replaced where they are written: in any command line assignment, in any file.
             var edited: [HostPath: String] = [:]
             // Last first, so that an edit never moves the offsets of the lines still to edit.
@@ -54,7 +68,7 @@ public struct BootLoaderFix: Sendable {
             let assignment = target.flatMap { t in ShellAssignments.parse(base).last { $0.name == t.assignment.name } }
             edited[path] = joined.isEmpty ? base : grubEdited(base, assignment: assignment, adding: joined,
                                                                 variable: loader.kind == .grubBLS ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT")
-            for file in edited.keys.sorted(by: { $0.string < $1.string }) { fix.add(file, old: files.read(file) ?? "", new: edited[file]!) }
+            for file in edited.keys.sorted(by: { $0.string < $1.string }) { fix.add(file, old: files.read(file) ?? "", new: edited[file]!, files: files) }
             if loader.kind == .grubBLS {
                 let added = fix.arguments.joined(separator: " ")
                 fix.next = "grubby --update-kernel=ALL" + (offs.isEmpty ? "" : " --remove-args=\"\(offs.joined(separator: " "))\"")
@@ -101,11 +115,12 @@ public struct BootLoaderFix: Sendable {
         return text
     }
 
-    /// A backup beside the file, then the file, both replaced atomically.
-    mutating func add(_ path: HostPath, old: String, new: String) {
+    /// A backup beside the file (the first one is kept: a later run must not replace the
+    /// original with an edited copy), then the file, both replaced atomically.
+    mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile) {
         guard old != new else { return }
         let backup = HostPath.backup(of: path)
-        plan.fileChanges.append(Step(action: .writeFile, path: backup, value: old, device: nil))
+        if files.read(backup) == nil { plan.fileChanges.append(Step(action: .writeFile, path: backup, value: old, device: nil)) }
         plan.fileChanges.append(Step(action: .writeFile, path: path, value: new, device: nil))
         diff += UnifiedDiff.make(old, new, path: path.string)
     }

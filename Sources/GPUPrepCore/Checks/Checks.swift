@@ -45,8 +45,12 @@ public enum Checks {
                            remedy: "remove iommu=off / amd_iommu=off / intel_iommu=off from the boot loader's command line and reboot")
         }
         if s.cpuVendor == .intel && !s.iommuActive && !running.has("intel_iommu=on") {
+            // Configured but not booted: the remedy is the reboot, not another edit.
+            let remedy = s.bootLoader.flatMap { loader in loader.configured.has("intel_iommu=on") && loader.iommuOffSwitches.isEmpty
+                ? "reboot: \(loader.file) already configures intel_iommu=on" : nil }
+                ?? s.bootLoader?.remedy(adding: ["intel_iommu=on", "iommu=pt"]) ?? "add intel_iommu=on iommu=pt to the kernel command line and reboot"
             return Finding("iommu.cmdline", .fail, "the running kernel was booted without intel_iommu=on, which this kernel needs to turn VT-d on",
-                           remedy: s.bootLoader?.remedy(adding: ["intel_iommu=on", "iommu=pt"]) ?? "add intel_iommu=on iommu=pt to the kernel command line and reboot")
+                           remedy: remedy)
         }
         return Finding("iommu.cmdline", .pass, running.has("intel_iommu=on") ? "the running kernel has intel_iommu=on" : "nothing on the running kernel's command line turns the IOMMU off")
     }

@@ -6,16 +6,17 @@ enum GPUChecks {
         var findings: [Finding] = []
         for gpu in s.gpus {
             let name = gpu.deviceName ?? "the GPU"
-            findings.append(driver(gpu, name))
+            findings.append(driver(gpu, name, variant: s.variantDriver(for: gpu)))
             if gpu.bootVGA {
                 findings.append(Finding("gpu.boot_vga", .warn, "\(name) is the boot VGA device: the console runs on it, and passing it through takes the console away",
                                         remedy: "pass another GPU through, or keep a serial/SSH console and bind it with --force", device: gpu.address))
             }
             let methods = s.host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu.address.description, "reset_method"))
             switch methods {
-            case nil:
-                findings.append(Finding("gpu.reset", .skip, "\(name): the kernel does not report reset methods (reset_method appeared in 5.15)", device: gpu.address))
-            case let methods? where methods.isEmpty:
+            case nil where !s.kernelReportsResetMethods:
+                findings.append(Finding("gpu.reset", .skip, "\(name): this kernel does not report reset methods (reset_method appeared in 5.15)", device: gpu.address))
+            case nil, ""?:
+                // Since 5.15 the kernel hides reset_method from a device that has no reset method.
                 findings.append(Finding("gpu.reset", .warn, "\(name) has no reset method: a VM that stops may leave it unusable until the host reboots",
                                         remedy: "prefer a slot whose bridge supports secondary bus reset, or a GPU with FLR", device: gpu.address))
             case let methods?:
@@ -28,17 +29,20 @@ enum GPUChecks {
     }
 
     /// Which driver holds the GPU, and what that means for a VM.
-    static func driver(_ gpu: PCIFunction, _ name: String) -> Finding {
+    /// `variant`: the VFIO variant module that matches the GPU (libkmod), if one does: bind needs
+    /// --driver auto to use it (the Grace Hopper GPUs need nvgrace_gpu_vfio_pci).
+    static func driver(_ gpu: PCIFunction, _ name: String, variant: String?) -> Finding {
+        let bind = variant.map { "gpuprep bind \(gpu.address) --driver auto moves it to \($0), the VFIO variant driver that matches it" }
+            ?? "gpuprep bind \(gpu.address) moves it to vfio-pci"
         guard let driver = gpu.driver else {
-            return Finding("gpu.driver", .pass, "\(name) has no driver: gpuprep bind \(gpu.address) gives it to vfio-pci", device: gpu.address)
+            return Finding("gpu.driver", .pass, "\(name) has no driver: \(bind.replacing("moves it to", with: "gives it to"))", device: gpu.address)
         }
         if VFIORule.isVFIODriver(driver) {
             return Finding("gpu.driver", .pass, "\(name) is on \(driver): ready to be given to a VM", device: gpu.address)
         }
         let use = driver == "nvidia" ? (gpu.vgpuInterface != nil ? "the NVIDIA vGPU host driver: it shares the GPU as vGPUs" : "the NVIDIA driver: the host uses it")
             : "a host driver"
-        return Finding("gpu.driver", .pass, "\(name) is on \(driver), \(use); for passthrough, gpuprep bind \(gpu.address) moves it to vfio-pci",
-                       device: gpu.address)
+        return Finding("gpu.driver", .pass, "\(name) is on \(driver), \(use); for passthrough, \(bind)", device: gpu.address)
     }
 
     /// Viable once the card is on vfio-pci: only devices of other slots count against it here.

@@ -30,6 +30,21 @@ public struct HostSnapshot {
                             topology: try IOMMUTopology.read(host), bootLoader: BootLoader.detect(host))
     }
 
+    /// Whether the kernel has reset_method (5.15+; it hides the file from a device with no method).
+    public var kernelReportsResetMethods: Bool {
+        guard let release = host.kernelRelease else { return true }
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard numbers.count == 2 else { return true }
+        return (numbers[0], numbers[1]) >= (5, 15)
+    }
+
+    /// The VFIO variant module (not vfio_pci itself) whose `vfio_pci:` alias matches a GPU.
+    func variantDriver(for gpu: PCIFunction) -> String? {
+        guard let modalias = gpu.modalias, modalias.hasPrefix("pci:"), let kmod = host.kmod(),
+              let module = kmod.mostSpecificModule(matching: "vfio_pci:" + modalias.dropFirst(4)), module != "vfio_pci" else { return nil }
+        return module
+    }
+
     /// The IOMMU is working: the kernel made groups.
     public var iommuActive: Bool { !topology.groups.isEmpty }
 

@@ -11,8 +11,12 @@ enum ModuleChecks {
         return [vfio(s, kmod), nouveau(s, kmod), vgpuHostDriver(s)]
     }
 
+    /// Loaded: /sys/module/<name>, or the PCI driver it registers (a built-in vfio-pci may have
+    /// no /sys/module entry, while /sys/bus/pci/drivers/vfio-pci holds its devices).
     static func loaded(_ s: HostSnapshot, _ name: String) -> Bool {
-        s.host.sysfs.exists(HostPath.sysModule.child(name.replacing("-", with: "_")))
+        let module = name.replacing("-", with: "_")
+        return s.host.sysfs.exists(HostPath.sysModule.child(module))
+            || s.host.sysfs.exists(HostPath.sysBusPCIDrivers.child(DriverResolver.driverNames[module] ?? module))
     }
 
     static func vfio(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {
@@ -56,9 +60,16 @@ enum ModuleChecks {
 
     static func vgpuHostDriver(_ s: HostSnapshot) -> Finding {
         let parents = s.topology.functions.filter { $0.vgpuInterface != nil }
-        if let first = parents.first {
-            let kinds = Set(parents.compactMap { $0.vgpuInterface?.rawValue }).sorted().joined(separator: ", ")
-            return Finding("modules.vgpu", .pass, "the NVIDIA vGPU host driver offers vGPUs (\(kinds)) on \(parents.count) device\(parents.count == 1 ? "" : "s"), e.g. \(first.address)")
+        // Counted per physical GPU (a VF and its PF are one card), and mdev parents that are no
+        // PCI device (KubeVirt's fake provider registers one named nvidia) counted too.
+        let gpus = Set(parents.map { ($0.physicalFunction ?? $0.address).description }).sorted()
+        let others = VGPUDiscovery(host: s.host).mdevParents().filter { PCIAddress($0) == nil }.sorted()
+        if !gpus.isEmpty || !others.isEmpty {
+            var kinds = Set(parents.compactMap { $0.vgpuInterface?.rawValue })
+            if !others.isEmpty { kinds.insert("mdev") }
+            let on = (gpus.isEmpty ? [] : ["\(gpus.count) GPU\(gpus.count == 1 ? "" : "s") (\(gpus.first!)\(gpus.count > 1 ? ", ..." : ""))"])
+                + (others.isEmpty ? [] : ["the non-PCI mdev parent\(others.count == 1 ? "" : "s") \(others.joined(separator: ", "))"])
+            return Finding("modules.vgpu", .pass, "vGPUs are offered (\(kinds.sorted().joined(separator: ", "))) on \(on.joined(separator: " and "))")
         }
         return Finding("modules.vgpu", .skip, "no vGPU interface on this host (fine for passthrough; for vGPU install NVIDIA's vGPU host driver and enable SR-IOV: NVIDIA's sriov-manage -e ALL)")
     }

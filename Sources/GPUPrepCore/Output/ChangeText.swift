@@ -56,7 +56,7 @@ public enum ChangeText {
         var out = ""
         if report.plan.isEmpty {
             if let next = report.next { return "The boot loader manages its own configuration; run:\n  \(next)\n" }
-            return "Nothing to fix: the boot loader already configures the IOMMU arguments.\n"
+            return "Nothing to fix: the boot configuration already has the IOMMU arguments (if the running kernel lacks them, reboot: see 'gpuprep check').\n"
         }
         out += report.diff ?? ""
         if report.dryRun { return out + (report.next.map { "\nThen run: \($0)\n" } ?? "") }

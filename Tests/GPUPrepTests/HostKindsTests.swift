@@ -1,0 +1,104 @@
+import Foundation
+import GPUPrepCore
+import GPUPrepSystem
+import HostFixtures
+import Testing
+
+/// check on kinds of hosts it got wrong: a reboot pending, BLS run again and again, a variant
+/// driver, a kernel that hides reset_method, a built-in vfio-pci, a fake vGPU provider.
+@Suite struct HostKindsTests {
+    func build(_ name: String) throws -> FakeHost {
+        try Catalog.build(name, at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-kinds-\(name)-\(UUID().uuidString)"),
+                          data: Fixtures.data)
+    }
+
+    func findings(_ host: FakeHost) throws -> [String: Finding] {
+        Dictionary(try CheckReport.make(host: try HostContext(root: host.path)).findings.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test func aPendingRebootIsOneRemedyNotTwo() throws {
+        let h = try build("p6t6-no-iommu")
+        try h.write("etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT='quiet splash intel_iommu=on iommu=pt'\n")
+        let f = try findings(h)
+        #expect(f["iommu.cmdline"]?.remedy == "reboot: /etc/default/grub already configures intel_iommu=on")
+        #expect(f["iommu.bootloader"]?.summary.hasPrefix("reboot pending") == true)
+        let text = try Run.gpuprep(["check", "--root", h.path]).stdout
+        #expect(!text.contains("add intel_iommu=on"), "the to-do list asks to add what is configured:\n\(text)")
+        let fix = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(fix.status == 0 && fix.stdout.hasPrefix("Nothing to fix"))
+    }
+
+    @Test func nothingToFixWithoutABootLoaderIsNoRefusal() throws {
+        let h = try build("dgx-a100")
+        try FileManager.default.removeItem(at: h.root.appendingPathComponent("etc/default/grub"))
+        try? FileManager.default.removeItem(at: h.root.appendingPathComponent("etc/default/grub.d"))
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.status == 0 && run.stdout.hasPrefix("Nothing to fix"), "\(run.status) \(run.stderr)")
+        // Without the arguments running either, it is refused, naming them.
+        try h.setRunningCommandLine("BOOT_IMAGE=/vmlinuz root=/dev/sda1")
+        let refused = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(refused.status == 65 && refused.stderr.contains("add iommu=pt"))
+    }
+
+    @Test func blsFixRunTwiceAddsNothingAndKeepsTheFirstBackup() throws {
+        let h = try build("vgpu-l40s-sriov")
+        let entry = "boot/loader/entries/0f1e2d3c4b5a69788796a5b4c3d2e1f0-6.1.0-fixture-amd64.conf"
+        let text = try String(contentsOf: h.root.appendingPathComponent(entry), encoding: .utf8)
+        try h.write(entry, text.replacingOccurrences(of: " iommu=pt", with: ""))
+        try h.setRunningCommandLine("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.1.0-fixture-amd64 root=/dev/mapper/rhel-root ro intel_iommu=on")
+        let original = try String(contentsOf: h.root.appendingPathComponent("etc/default/grub"), encoding: .utf8)
+        let first = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(first.status == 0 && first.stdout.contains("grubby --update-kernel=ALL --args=\"iommu=pt\""))
+        let edited = try String(contentsOf: h.root.appendingPathComponent("etc/default/grub"), encoding: .utf8)
+        // /etc/default/grub (for kernels installed later) gains what it lacks itself, once.
+        #expect(edited.contains("GRUB_CMDLINE_LINUX=\"crashkernel=1G-4G:192M rd.lvm.lv=rhel/root intel_iommu=on iommu=pt\""))
+        for _ in 0..<2 {
+            let again = try Run.gpuprep(["check", "--fix", "--root", h.path])
+            #expect(again.status == 0 && again.stdout.contains("grubby --update-kernel=ALL --args=\"iommu=pt\""))
+            #expect(try String(contentsOf: h.root.appendingPathComponent("etc/default/grub"), encoding: .utf8) == edited)
+        }
+        #expect(try String(contentsOf: h.root.appendingPathComponent("etc/default/grub.gpuprep-bak"), encoding: .utf8) == original)
+    }
+
+    @Test func aMissingResetMethodOnA6KernelMeansNone() throws {
+        let h = try build("dgx-a100")
+        try h.setAttribute("0000:07:00.0", "reset_method", nil)
+        let reset = try #require(try CheckReport.make(host: try HostContext(root: h.path)).findings
+            .first { $0.id == "gpu.reset" && $0.device?.description == "0000:07:00.0" })
+        #expect(reset.status == .warn && reset.summary.contains("has no reset method"))
+        try h.write("proc/sys/kernel/osrelease", "5.10.0-28-amd64")
+        let old = try #require(try CheckReport.make(host: try HostContext(root: h.path)).findings
+            .first { $0.id == "gpu.reset" && $0.device?.description == "0000:07:00.0" })
+        #expect(old.status == .skip && old.summary.contains("appeared in 5.15"))
+    }
+
+    @Test func aBuiltInVFIOPCIWithADeviceIsLoaded() throws {
+        let h = try build("desktop-b550")
+        // vfio-pci built in: no /sys/module/vfio_pci, but its driver holds the RTX.
+        try? FileManager.default.removeItem(at: h.root.appendingPathComponent("sys/module/vfio_pci"))
+        #expect(try findings(h)["modules.vfio"]?.summary.contains("vfio_pci available but not loaded") != true)
+    }
+
+    @Test func vGPUDevicesAreCountedPerGPUAndAFakeProviderCounts() throws {
+        let l40s = try findings(try build("vgpu-l40s-sriov"))["modules.vgpu"]
+        #expect(l40s?.summary == "vGPUs are offered (nvidia-vfio) on 2 GPUs (0000:26:00.0, ...)")
+        // KubeVirt's fake vGPU provider: an mdev parent named nvidia, no PCI device behind it.
+        let h = try build("desktop-b550")
+        try h.write("sys/devices/virtual/nvidia-fake/nvidia/mdev_supported_types/nvidia-35/name", "GRID T4-1B")
+        try h.write("sys/devices/virtual/nvidia-fake/nvidia/mdev_supported_types/nvidia-35/available_instances", "4")
+        try h.symlink("sys/class/mdev_bus/nvidia", to: "sys/devices/virtual/nvidia-fake/nvidia")
+        let fake = try findings(h)["modules.vgpu"]
+        #expect(fake?.status == .pass && fake?.summary.contains("the non-PCI mdev parent nvidia") == true)
+        #expect(try TypesReport.make(host: try HostContext(root: h.path), parent: nil, availableOnly: false).types.map(\.parent) == ["nvidia"])
+    }
+
+    @Test func aVariantDriverIsTheRemedyWhereOneMatches() throws {
+        let h = try Fixtures.scratch("variant")
+        try h.add(FakeFunction("0009:01:00.0", vendor: 0x10de, device: 0x2342, classCode: 0x030200, driver: "nvidia", group: 4))
+        try h.addModules([FakeModule("vfio_pci", aliases: ["vfio_pci:v*d*sv*sd*bc*sc*i*"]),
+                          FakeModule("nvgrace_gpu_vfio_pci", aliases: ["vfio_pci:v000010DEd00002342sv*sd*bc*sc*i*"]),
+                          FakeModule("nvidia", aliases: ["pci:v000010DEd*sv*sd*bc03sc02i00"])])
+        let driver = try #require(try findings(h)["gpu.driver"])
+        #expect(driver.summary.contains("gpuprep bind 0009:01:00.0 --driver auto moves it to nvgrace_gpu_vfio_pci"))
+    }
+}
