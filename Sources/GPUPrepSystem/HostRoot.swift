@@ -83,7 +83,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let updateGrub = HostPath(unchecked: "/usr/sbin/update-grub")
     public static let bootGrub2 = HostPath(unchecked: "/boot/grub2")
     /// Where the EGL libraries a vGPU display needs are installed.
-    public static let libraryDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"].map { HostPath(unchecked: $0) }
+    /// Where libraries are on Debian (multiarch, x86_64 and arm64), RHEL and others.
+    public static let libraryDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"].map { HostPath(unchecked: $0) }
     /// What `--persist` writes (see PersistentBindings).
     public static let persistUdevRules = HostPath(unchecked: "/etc/udev/rules.d/61-gpuprep-vfio.rules")
     public static let persistModulesLoad = HostPath(unchecked: "/etc/modules-load.d/gpuprep-vfio.conf")

@@ -101,4 +101,34 @@ import Testing
         let driver = try #require(try findings(h)["gpu.driver"])
         #expect(driver.summary.contains("gpuprep bind 0009:01:00.0 --driver auto moves it to nvgrace_gpu_vfio_pci"))
     }
+
+    @Test func aHealthyGraceHopperHostPasses() throws {
+        let h = try build("gh200-arm64")
+        let run = try Run.gpuprep(["check", "--root", h.path])
+        #expect(run.status == 0, "\(run.stdout)")
+        let f = try findings(h)
+        #expect(f["cpu.virtualization"]?.status == .pass && f["iommu.firmware"]?.summary.contains("IORT") == true)
+        #expect(f["iommu.passthrough"]?.status == .pass && f["iommu.passthrough"]?.summary.hasPrefix("iommu.passthrough=1") == true)
+        #expect(f["iommu.bootloader"]?.status == .pass)
+        // A variant driver that names itself with underscores is a VFIO driver, ready for a VM.
+        #expect(f["gpu.driver"]?.summary.contains("is on nvgrace_gpu_vfio_pci: ready to be given to a VM") == true)
+        #expect(!run.stdout.contains("VT-x") && !run.stdout.contains("iommu=pt"))
+        let fix = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(fix.status == 0 && fix.stdout.hasPrefix("Nothing to fix"))
+    }
+
+    @Test func armRemediesAreArms() throws {
+        let h = try build("gh200-arm64")
+        try FileManager.default.removeItem(at: h.root.appendingPathComponent("dev/kvm"))
+        try h.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"init_on_alloc=0\"\n")
+        try h.setRunningCommandLine("BOOT_IMAGE=/boot/vmlinuz-6.8.0-1013-nvidia-64k root=/dev/nvme0n1p2 ro init_on_alloc=0")
+        let f = try findings(h)
+        #expect(f["cpu.virtualization"]?.status == .fail && f["cpu.virtualization"]?.remedy?.contains("EL2") == true)
+        #expect(f["iommu.passthrough"]?.summary.hasPrefix("iommu.passthrough=1 is not set") == true)
+        // --fix adds the arm64 form, never x86's iommu=pt.
+        let fix = try BootLoaderFix.plan(try HostContext(root: h.path))
+        #expect(fix.plan.fileChanges.last?.value == "GRUB_CMDLINE_LINUX_DEFAULT=\"init_on_alloc=0 iommu.passthrough=1\"\n")
+        let text = try Run.gpuprep(["check", "--root", h.path]).stdout
+        #expect(!text.contains("VT-x") && !text.contains("iommu=pt"))
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
 public enum Catalog {
     public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu",
-                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy"]
+                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy", "gh200-arm64"]
 
     /// Builds the named host under `root`. `data` is the folder with the real data files.
     public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
@@ -14,6 +14,7 @@ public enum Catalog {
         case "vgpu-l40s-sriov": return try vgpuL40S(root, data: data)
         case "vgpu-mdev": return try vgpuMdev(root, data: data)
         case "vgpu-a2-t4-busy": return try vgpuA2T4Busy(root, data: data)
+        case "gh200-arm64": return try gh200(root)
         case "t4-server": return try t4Server(root, data: data)
         case "p6t6-no-iommu": return try p6t6(root, data: data)
         case "laptop-gtx765m":
@@ -313,6 +314,48 @@ public enum Catalog {
         try host.write("dev/dri/renderD128", "")
         try host.write("usr/lib/x86_64-linux-gnu/libEGL.so.1", "")
         try host.loadModules(["vfio", "vfio_iommu_type1", "nvidia"])
+        return host
+    }
+
+    // MARK: gh200-arm64: a Grace Hopper node prepared for passthrough
+
+    /// An arm64 Grace Hopper (GH200) host, healthy for passthrough, modelled on NVIDIA's and
+    /// the kernel's documentation: Neoverse V2 cores (arm64 /proc/cpuinfo has no vendor_id or
+    /// flags), SMMUv3 units described by the ACPI IORT table, devices in PCI domain 0009, the
+    /// Hopper GPU 10de:2342 on its VFIO variant driver nvgrace_gpu_vfio_pci (which registers
+    /// under its module's name), iommu.passthrough=1 (the generic form of x86's iommu=pt).
+    static func gh200(_ root: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        host.release = "6.8.0-1013-nvidia-64k"
+        try host.write("proc/sys/kernel/osrelease", host.release)
+        var port = FakeFunction("0009:00:00.0", vendor: 0x10de, device: 0x22b2, classCode: 0x060400, driver: "pcieport", group: 8, numa: 0)
+        port.pcieType = 4
+        port.acsControl = 0x001d
+        try host.add(port)
+        var gpu = FakeFunction("0009:01:00.0", vendor: 0x10de, device: 0x2342, classCode: 0x030200, subsystem: (0x10de, 0x16eb),
+                               driver: "nvgrace_gpu_vfio_pci", group: 9, numa: 0, parent: "0009:00:00.0")
+        gpu.driverOverride = "nvgrace_gpu_vfio_pci"
+        gpu.resetMethods = "flr"
+        try host.add(gpu)
+        try host.addModules(commonModules + [FakeModule("nvgrace_gpu_vfio_pci", aliases: ["vfio_pci:v000010DEd00002342sv*sd*bc*sc*i*",
+                                                                                          "vfio_pci:v000010DEd00002345sv*sd*bc*sc*i*"])],
+                            modprobeConfig: ["blacklist-nouveau.conf": "blacklist nouveau\noptions nouveau modeset=0\n"])
+        let core = """
+            BogoMIPS\t: 2000.00
+            Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 sm3 sm4 asimddp sha512 sve asimdfhm dit uscat ilrcpc flagm ssbs sb paca pacg dcpodp sve2 sveaes svepmull svebitperm svesha3 svesm4 flagm2 frint svei8mm svebf16 i8mm bf16 dgh bti
+            CPU implementer\t: 0x41
+            CPU architecture: 8
+            CPU variant\t: 0x0
+            CPU part\t: 0xd4f
+            CPU revision\t: 0
+            """
+        try host.write("proc/cpuinfo", (0..<4).map { "processor\t: \($0)\n" + core + "\n" }.joined(separator: "\n"))
+        try host.write("dev/kvm", "")
+        try host.addIOMMUFirmware(table: "IORT", units: ["smmu3.0x0000000016000000", "smmu3.0x0000000016600000"])
+        try host.setRunningCommandLine("BOOT_IMAGE=/boot/vmlinuz-\(host.release) root=UUID=6b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e ro iommu.passthrough=1 init_on_alloc=0")
+        try host.write("etc/default/grub", "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu.passthrough=1 init_on_alloc=0\"\nGRUB_CMDLINE_LINUX=\"\"\n")
+        try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvgrace_gpu_vfio_pci"])
         return host
     }
 

@@ -11,6 +11,15 @@ public enum Checks {
     }
 
     static func cpu(_ s: HostSnapshot) -> Finding {
+        if s.cpuVendor == .arm {
+            // arm64 has no CPU flag for it: KVM runs when the kernel was entered at EL2, and then
+            // the kernel makes /dev/kvm.
+            if s.host.sysfs.exists(HostPath.dev.child("kvm")) {
+                return Finding("cpu.virtualization", .pass, "KVM is available (arm64: the kernel runs with EL2 virtualization, /dev/kvm exists)")
+            }
+            return Finding("cpu.virtualization", .fail, "no /dev/kvm: the arm64 kernel did not start KVM (it needs to be entered at EL2)",
+                           remedy: "boot the kernel at EL2 (the firmware's virtualization setting) with KVM built in or loaded (modprobe kvm); dmesg says why KVM did not start")
+        }
         guard let flags = s.cpuFlags else { return Finding("cpu.virtualization", .skip, "no /proc/cpuinfo to read") }
         let vendor = s.cpuVendor?.rawValue ?? "unknown"
         if flags.contains("vmx") { return Finding("cpu.virtualization", .pass, "Intel VT-x (vmx) is available (CPU vendor \(vendor))") }
@@ -24,6 +33,11 @@ public enum Checks {
         guard sysfs.exists(.acpiTables) else { return Finding("iommu.firmware", .skip, "no ACPI tables to read (not an ACPI host)") }
         if sysfs.exists(HostPath.acpiTables.child("DMAR")) { return Finding("iommu.firmware", .pass, "the firmware describes an Intel VT-d IOMMU (ACPI DMAR table)") }
         if sysfs.exists(HostPath.acpiTables.child("IVRS")) { return Finding("iommu.firmware", .pass, "the firmware describes an AMD-Vi IOMMU (ACPI IVRS table)") }
+        if sysfs.exists(HostPath.acpiTables.child("IORT")) { return Finding("iommu.firmware", .pass, "the firmware describes Arm SMMUs (ACPI IORT table)") }
+        if s.cpuVendor == .arm {
+            return Finding("iommu.firmware", .fail, "the firmware describes no SMMU (no ACPI IORT table)",
+                           remedy: "enable the SMMU in the firmware setup, then reboot")
+        }
         return Finding("iommu.firmware", .fail, "the firmware describes no IOMMU (no ACPI DMAR or IVRS table)",
                        remedy: "enable VT-d (Intel) or IOMMU / AMD-Vi (AMD) in the firmware setup, then reboot")
     }
@@ -34,7 +48,12 @@ public enum Checks {
             let groups = s.topology.groups.count
             return Finding("iommu.enabled", .pass, "the IOMMU is on: \(units.count) unit\(units.count == 1 ? "" : "s"), \(groups) group\(groups == 1 ? "" : "s")")
         }
-        let remedy = s.cpuVendor == .intel ? "boot with intel_iommu=on (see iommu.bootloader)" : "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
+        let remedy: String
+        switch s.cpuVendor {
+        case .intel?: remedy = "boot with intel_iommu=on (see iommu.bootloader)"
+        case .arm?: remedy = "enable the SMMU in the firmware setup (arm64 kernels use it without a command-line option; ARM_SMMU_V3 must be built)"
+        default: remedy = "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
+        }
         return Finding("iommu.enabled", .fail, "the kernel runs without an IOMMU: no IOMMU groups", remedy: remedy)
     }
 
@@ -48,7 +67,8 @@ public enum Checks {
             // Configured but not booted: the remedy is the reboot, not another edit.
             let remedy = s.bootLoader.flatMap { loader in loader.configured.has("intel_iommu=on") && loader.iommuOffSwitches.isEmpty
                 ? "reboot: \(loader.file) already configures intel_iommu=on" : nil }
-                ?? s.bootLoader?.remedy(adding: ["intel_iommu=on", "iommu=pt"]) ?? "add intel_iommu=on iommu=pt to the kernel command line and reboot"
+                ?? s.bootLoader?.remedy(adding: ["intel_iommu=on"] + s.advisedArguments)
+                ?? "add intel_iommu=on \(s.advisedArguments.joined(separator: " ")) to the kernel command line and reboot"
             return Finding("iommu.cmdline", .fail, "the running kernel was booted without intel_iommu=on, which this kernel needs to turn VT-d on",
                            remedy: remedy)
         }
@@ -61,14 +81,15 @@ public enum Checks {
         guard s.iommuActive else {
             return Finding("iommu.passthrough", .skip, "the IOMMU is off, so no DMA is translated yet; once it is on, iommu=pt spares host devices the translation (iommu.bootloader says whether it is configured)")
         }
-        if running.has("iommu=pt") { return Finding("iommu.passthrough", .pass, "iommu=pt: host devices skip IOMMU translation") }
+        if let given = s.passthroughArgument { return Finding("iommu.passthrough", .pass, "\(given): host devices skip IOMMU translation") }
+        let argument = s.advisedArguments[0]
         let remedy: String
-        if let loader = s.bootLoader, loader.configured.has("iommu=pt") {
-            remedy = "reboot: \(loader.file) already configures iommu=pt"
+        if let loader = s.bootLoader, loader.configured.has(argument) {
+            remedy = "reboot: \(loader.file) already configures \(argument)"
         } else {
-            remedy = s.bootLoader?.remedy(adding: ["iommu=pt"]) ?? "add iommu=pt to the kernel command line and reboot"
+            remedy = s.bootLoader?.remedy(adding: [argument]) ?? "add \(argument) to the kernel command line and reboot"
         }
-        return Finding("iommu.passthrough", .warn, "iommu=pt is not set: every host device's DMA goes through the IOMMU, which costs some performance",
+        return Finding("iommu.passthrough", .warn, "\(argument) is not set: every host device's DMA goes through the IOMMU, which costs some performance",
                        remedy: remedy)
     }
 

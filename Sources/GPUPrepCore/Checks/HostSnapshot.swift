@@ -2,7 +2,7 @@ import GPUPrepSystem
 
 /// What the checks look at, read once.
 public struct HostSnapshot {
-    public enum CPUVendor: String, Sendable { case intel = "Intel", amd = "AMD", other }
+    public enum CPUVendor: String, Sendable { case intel = "Intel", amd = "AMD", arm = "Arm", other }
 
     public var host: HostContext
     public var cpuVendor: CPUVendor?
@@ -22,6 +22,8 @@ public struct HostSnapshot {
                 if parts[0] == "vendor_id" && vendor == nil {
                     vendor = parts[1] == "GenuineIntel" ? .intel : parts[1] == "AuthenticAMD" ? .amd : .other
                 }
+                // arm64's /proc/cpuinfo has no vendor_id: a "CPU implementer" per core (0x41 Arm).
+                if parts[0] == "CPU implementer" && vendor == nil { vendor = .arm }
                 if parts[0] == "flags" && flags == nil { flags = Set(parts[1].split(separator: " ").map(String.init)) }
             }
         }
@@ -56,7 +58,15 @@ public struct HostSnapshot {
         return ["intel_iommu=on"]
     }
 
-    public let advisedArguments = ["iommu=pt"]
+    /// On arm64 the generic form: iommu=pt is an x86 option the arm64 kernel ignores
+    /// (Documentation/admin-guide/kernel-parameters.txt: iommu.passthrough=, [ARM64, X86]).
+    public var advisedArguments: [String] { cpuVendor == .arm ? ["iommu.passthrough=1"] : ["iommu=pt"] }
+
+    /// Whether host devices bypass IOMMU translation, in either spelling.
+    public var passthroughArgument: String? {
+        guard let running else { return nil }
+        return ["iommu=pt", "iommu.passthrough=1", "iommu.passthrough=on", "iommu.passthrough=y"].first { running.has($0) }
+    }
 
     public var gpus: [PCIFunction] { topology.functions.filter { $0.kind == .gpu } }
 }
