@@ -58,6 +58,13 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let dev = HostPath(unchecked: "/dev")
     public static let devDRI = HostPath(unchecked: "/dev/dri")
     public static let devVFIO = HostPath(unchecked: "/dev/vfio")
+    /// iommufd (Linux 6.2+), and VFIO's per-device files that use it (6.6+).
+    public static let devIOMMU = HostPath(unchecked: "/dev/iommu")
+    public static let devVFIODevices = HostPath(unchecked: "/dev/vfio/devices")
+    public static let boot = HostPath(unchecked: "/boot")
+    /// systemd's unit directories, the administrator's first, and where a unit is enabled.
+    public static let systemdUnitDirs = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"].map { HostPath(unchecked: $0) }
+    public static let systemdEnabledDir = HostPath(unchecked: "/etc/systemd/system/multi-user.target.wants")
     public static let sysKernelIOMMUGroups = HostPath(unchecked: "/sys/kernel/iommu_groups")
     public static let sysClassMdevBus = HostPath(unchecked: "/sys/class/mdev_bus")
     public static let sysBusMdevDevices = HostPath(unchecked: "/sys/bus/mdev/devices")

@@ -131,4 +131,30 @@ import Testing
         let text = try Run.gpuprep(["check", "--root", h.path]).stdout
         #expect(!text.contains("VT-x") && !text.contains("iommu=pt"))
     }
+
+    @Test func iommufdIsSaidWhereItIs() throws {
+        #expect(try findings(try build("gh200-arm64"))["iommu.iommufd"]?.status == .pass)
+        let plain = try findings(try build("desktop-b550"))["iommu.iommufd"]
+        #expect(plain?.status == .skip && plain?.summary.contains("VFIO groups") == true)
+        // The kernel's configuration says so even before any device is bound.
+        let h = try build("desktop-b550")
+        try h.write("boot/config-6.1.0-fixture-amd64", "CONFIG_IOMMUFD=y\nCONFIG_VFIO_DEVICE_CDEV=y\n")
+        #expect(try findings(h)["iommu.iommufd"]?.status == .pass)
+    }
+
+    @Test func aVGPUHostNeedsItsManagerAndItsVFs() throws {
+        let h = try build("vgpu-l40s-sriov")
+        let f = try findings(h)
+        #expect(f["vgpu.manager"]?.status == .pass)
+        // 0000:a1:00.0 is on nvidia with SR-IOV and no VFs, on a host that makes vGPUs on VFs.
+        #expect(f["vgpu.vfs"]?.status == .warn && f["vgpu.vfs"]?.remedy == "gpuprep sriov enable 0000:a1:00.0 --persist (each such GPU)")
+        try FileManager.default.removeItem(at: h.root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/nvidia-vgpu-mgr.service"))
+        #expect(try findings(h)["vgpu.manager"]?.remedy == "systemctl enable --now nvidia-vgpu-mgr")
+        // With every VF on, NVIDIA's own SR-IOV unit and gpuprep's rules would race.
+        let planner = SRIOVPlanner(host: try HostContext(root: h.path))
+        let (_, kernel) = (h, SimulatedKernel(host: h, nativeDrivers: [:]))
+        #expect(try apply(try planner.planEnable(PCIAddress("a1:00.0")!, count: 4, persist: true), h, kernel).failure == nil)
+        try h.installUnit("nvidia-sriov.service", description: "NVIDIA SR-IOV", enabled: true)
+        #expect(try findings(h)["vgpu.vfs"]?.summary.contains("both enable VFs at boot") == true)
+    }
 }

@@ -276,6 +276,7 @@ public enum Catalog {
             grub_users $grub_users
             """)
         try host.write("boot/grub2/grubenv", "# GRUB Environment Block\nsaved_entry=0f1e2d3c4b5a69788796a5b4c3d2e1f0-6.1.0-fixture-amd64\n")
+        try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }
@@ -313,6 +314,7 @@ public enum Catalog {
         try host.mkdir("dev/dri")
         try host.write("dev/dri/renderD128", "")
         try host.write("usr/lib/x86_64-linux-gnu/libEGL.so.1", "")
+        try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
         try host.loadModules(["vfio", "vfio_iommu_type1", "nvidia"])
         return host
     }
@@ -351,6 +353,10 @@ public enum Catalog {
             """
         try host.write("proc/cpuinfo", (0..<4).map { "processor\t: \($0)\n" + core + "\n" }.joined(separator: "\n"))
         try host.write("dev/kvm", "")
+        // Linux 6.8 with iommufd and VFIO's per-device files: the GPU's is vfio0.
+        try host.write("dev/iommu", "")
+        try host.write("dev/vfio/devices/vfio0", "")
+        try host.write(host.devicePath(gpu.address) + "/vfio-dev/vfio0/dev", "511:0")
         try host.addIOMMUFirmware(table: "IORT", units: ["smmu3.0x0000000016000000", "smmu3.0x0000000016600000"])
         try host.setRunningCommandLine("BOOT_IMAGE=/boot/vmlinuz-\(host.release) root=UUID=6b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e ro iommu.passthrough=1 init_on_alloc=0")
         try host.write("etc/default/grub", "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu.passthrough=1 init_on_alloc=0\"\nGRUB_CMDLINE_LINUX=\"\"\n")
@@ -415,6 +421,8 @@ public enum Catalog {
         for (offset, uuid) in t4vGPUs.enumerated() { try host.addMdev(parent: "0000:3b:00.0", type: "nvidia-231", uuid: uuid, group: 110 + offset) }
         // iommufd's per-device file: sysfs names it under vfio-dev/ (its dev is the cdev's major:minor).
         try host.write("sys/bus/mdev/devices/\(t4vGPUs[0])/vfio-dev/vfio3/dev", "511:3")
+        try host.write("dev/iommu", "")
+        try host.write("dev/vfio/devices/vfio3", "")
         try host.addProcess(pid: 5151, name: "qemu-system-x86", openFiles: ["/dev/iommu", "/dev/vfio/devices/vfio3"],
                             arguments: ["/usr/bin/qemu-system-x86_64", "-name", "desk-07", "-machine", "q35"])
 
@@ -423,6 +431,7 @@ public enum Catalog {
         try host.addIOMMUFirmware(table: "DMAR", units: ["dmar0"])
         try host.setRunningCommandLine("\(bootImage) root=/dev/sda2 ro intel_iommu=on iommu=pt")
         try host.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"\n")
+        try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }

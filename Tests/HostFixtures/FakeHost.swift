@@ -329,6 +329,13 @@ public final class FakeHost {
         }
     }
 
+    /// A systemd unit installed by a package (/usr/lib/systemd/system) and, if asked, enabled
+    /// (the multi-user target's wants link, as `systemctl enable` makes it).
+    public func installUnit(_ name: String, description: String, enabled: Bool) throws {
+        try write("usr/lib/systemd/system/\(name)", "[Unit]\nDescription=\(description)\n\n[Install]\nWantedBy=multi-user.target\n")
+        if enabled { try symlink("etc/systemd/system/multi-user.target.wants/\(name)", to: "usr/lib/systemd/system/\(name)") }
+    }
+
     /// Modules the running kernel has loaded (/sys/module/NAME, with its `initstate`).
     public func loadModules(_ names: [String]) throws {
         for name in names { try write("sys/module/\(name)/initstate", "live") }

@@ -7,6 +7,7 @@ public enum Checks {
                         acsOverride(snapshot), interruptRemapping(snapshot), bootLoader(snapshot)]
         findings += ModuleChecks.run(snapshot)
         findings += GPUChecks.run(snapshot)
+        findings += HostReadinessChecks.run(snapshot)
         return findings
     }
 

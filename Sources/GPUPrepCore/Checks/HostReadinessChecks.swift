@@ -1,0 +1,74 @@
+import GPUPrepSystem
+
+/// What else a VFIO or vGPU host needs: iommufd, and NVIDIA's vGPU manager and VFs.
+enum HostReadinessChecks {
+    static func run(_ s: HostSnapshot) -> [Finding] {
+        [iommufd(s)] + vgpuHost(s)
+    }
+
+    /// iommufd (Linux 6.2+, CONFIG_IOMMUFD: /dev/iommu) and VFIO's per-device files on it
+    /// (6.6+, CONFIG_VFIO_DEVICE_CDEV: /dev/vfio/devices/vfioN, named in each bound device's
+    /// vfio-dev/). QEMU 9.0 and later can open a device through them (`-object iommufd`);
+    /// VFIO groups (/dev/vfio/N) keep working either way, so this is never a failure.
+    static func iommufd(_ s: HostSnapshot) -> Finding {
+        let sysfs = s.host.sysfs
+        let config = s.host.kernelRelease.flatMap { sysfs.readWhole(HostPath.boot.child("config-\($0)")) }
+        func configured(_ option: String) -> Bool {
+            config?.split(separator: "\n").contains { $0 == "\(option)=y" || $0 == "\(option)=m" } ?? false
+        }
+        let iommufd = sysfs.exists(.devIOMMU) || configured("CONFIG_IOMMUFD")
+        let cdev = sysfs.exists(.devVFIODevices) || configured("CONFIG_VFIO_DEVICE_CDEV")
+        switch (iommufd, cdev) {
+        case (true, true):
+            return Finding("iommu.iommufd", .pass, "iommufd and VFIO's per-device files are available: QEMU 9.0+ can use them (-object iommufd); VFIO groups work as well")
+        case (true, false):
+            return Finding("iommu.iommufd", .pass, "iommufd is available (/dev/iommu), but VFIO's per-device files are not (CONFIG_VFIO_DEVICE_CDEV, Linux 6.6+): VMs use VFIO groups (/dev/vfio/N)")
+        default:
+            return Finding("iommu.iommufd", .skip, "no iommufd (Linux 6.2+ with CONFIG_IOMMUFD): VMs use VFIO groups (/dev/vfio/N), which is all passthrough needs")
+        }
+    }
+
+    /// NVIDIA's vGPU manager service, the SR-IOV VFs a per-VF (vGPU 17+) host makes vGPUs on,
+    /// and NVIDIA's own SR-IOV unit, which enables VFs at boot as gpuprep's rule does.
+    static func vgpuHost(_ s: HostSnapshot) -> [Finding] {
+        let sysfs = s.host.sysfs
+        let manager = unit("nvidia-vgpu-mgr.service", sysfs)
+        let interfaces = Set(s.topology.functions.compactMap(\.vgpuInterface))
+        guard !interfaces.isEmpty || manager.present else {
+            return [Finding("vgpu.manager", .skip, "no NVIDIA vGPU host driver (no vGPU interface, no nvidia-vgpu-mgr.service): fine for passthrough")]
+        }
+        var findings: [Finding] = []
+        if !manager.present {
+            findings.append(Finding("vgpu.manager", .warn, "vGPUs are offered but there is no nvidia-vgpu-mgr.service: NVIDIA's vGPU manager must run for a VM to start a vGPU",
+                                    remedy: "install the vGPU manager from NVIDIA's vGPU host driver package (it ships nvidia-vgpu-mgr.service)"))
+        } else if !manager.enabled {
+            findings.append(Finding("vgpu.manager", .warn, "nvidia-vgpu-mgr.service is installed but not enabled: after a reboot no VM can start a vGPU",
+                                    remedy: "systemctl enable --now nvidia-vgpu-mgr"))
+        } else {
+            findings.append(Finding("vgpu.manager", .pass, "nvidia-vgpu-mgr.service is enabled"))
+        }
+        // A GPU on nvidia with SR-IOV but no VFs, on a host that makes vGPUs on VFs.
+        if interfaces.contains(.nvidiaVFIO) || interfaces.isEmpty {
+            let off = s.gpus.filter { $0.driver == "nvidia" && ($0.sriov?.totalVFs ?? 0) > 0 && $0.sriov?.numVFs == 0 }
+            let theirs = unit("nvidia-sriov.service", sysfs)
+            if let first = off.first {
+                findings.append(Finding("vgpu.vfs", .warn, "\(off.map(\.address.description).joined(separator: ", ")) \(off.count == 1 ? "has" : "have") SR-IOV but no VFs: vGPU 17+ makes vGPUs on VFs, and they are gone after every reboot",
+                                        remedy: "gpuprep sriov enable \(first.address) --persist (each such GPU)", device: first.address))
+            } else if theirs.enabled && sysfs.exists(.persistVGPURules) {
+                findings.append(Finding("vgpu.vfs", .warn, "NVIDIA's nvidia-sriov.service and gpuprep's rules (\(HostPath.persistVGPURules)) both enable VFs at boot, and race",
+                                        remedy: "keep one: systemctl disable nvidia-sriov, or 'gpuprep sriov disable --persist' for each GPU"))
+            } else if interfaces.contains(.nvidiaVFIO) {
+                findings.append(Finding("vgpu.vfs", .pass, "every NVIDIA GPU with SR-IOV has its VFs enabled"))
+            }
+        }
+        return findings
+    }
+
+    /// Whether a systemd unit is installed (in any unit directory) and enabled (wanted by the
+    /// multi-user target).
+    static func unit(_ name: String, _ sysfs: Sysfs) -> (present: Bool, enabled: Bool) {
+        let present = HostPath.systemdUnitDirs.contains { sysfs.exists($0.child(name)) }
+        let enabled = sysfs.linkTarget(HostPath.systemdEnabledDir.child(name)) != nil || sysfs.exists(HostPath.systemdEnabledDir.child(name))
+        return (present, enabled)
+    }
+}
