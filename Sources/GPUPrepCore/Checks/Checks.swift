@@ -51,6 +51,8 @@ public enum Checks {
         }
         let remedy: String
         switch s.cpuVendor {
+        case .intel? where s.bootLoader?.configured.has("intel_iommu=on") == true && s.bootLoader?.iommuOffSwitches.isEmpty == true:
+            remedy = s.rebootRemedy
         case .intel?: remedy = "boot with intel_iommu=on (see iommu.bootloader)"
         case .arm?: remedy = "enable the SMMU in the firmware setup (arm64 kernels use it without a command-line option; ARM_SMMU_V3 must be built)"
         default: remedy = "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
@@ -67,7 +69,7 @@ public enum Checks {
         if s.cpuVendor == .intel && !s.iommuActive && !running.has("intel_iommu=on") {
             // Configured but not booted: the remedy is the reboot, not another edit.
             let remedy = s.bootLoader.flatMap { loader in loader.configured.has("intel_iommu=on") && loader.iommuOffSwitches.isEmpty
-                ? "reboot: \(loader.file) already configures intel_iommu=on" : nil }
+                ? s.rebootRemedy : nil }
                 ?? s.bootLoader?.remedy(adding: ["intel_iommu=on"] + s.advisedArguments)
                 ?? "add intel_iommu=on \(s.advisedArguments.joined(separator: " ")) to the kernel command line and reboot"
             return Finding("iommu.cmdline", .fail, "the running kernel was booted without intel_iommu=on, which this kernel needs to turn VT-d on",
@@ -86,7 +88,7 @@ public enum Checks {
         let argument = s.advisedArguments[0]
         let remedy: String
         if let loader = s.bootLoader, loader.configured.has(argument) {
-            remedy = "reboot: \(loader.file) already configures \(argument)"
+            remedy = s.rebootRemedy
         } else {
             remedy = s.bootLoader?.remedy(adding: [argument]) ?? "add \(argument) to the kernel command line and reboot"
         }
@@ -137,7 +139,7 @@ public enum Checks {
         }
         if !pending.isEmpty {
             return Finding("iommu.bootloader", .warn, "reboot pending: \(name) configures \(pending.joined(separator: " ")), but the running kernel was booted without \(pending.count == 1 ? "it" : "them")",
-                           remedy: "reboot (or, if the change was not applied yet, run '\(loader.regenerate ?? "the boot loader's update command")' first)")
+                           remedy: s.rebootRemedy)
         }
         if !missingAdvised.isEmpty {
             return Finding("iommu.bootloader", .warn, "\(name) does not configure \(missingAdvised.joined(separator: " ")) (advised)",

@@ -62,6 +62,12 @@ public struct HostSnapshot {
     /// (Documentation/admin-guide/kernel-parameters.txt: iommu.passthrough=, [ARM64, X86]).
     public var advisedArguments: [String] { cpuVendor == .arm ? ["iommu.passthrough=1"] : ["iommu=pt"] }
 
+    /// The one remedy of a reboot pending (configured, not booted), so that every finding it
+    /// settles shares it and the to-do list says it once.
+    public var rebootRemedy: String {
+        "reboot (or, if the change was not applied yet, run '\(bootLoader?.regenerate ?? "the boot loader's update command")' first)"
+    }
+
     /// Whether host devices bypass IOMMU translation, in either spelling.
     public var passthroughArgument: String? {
         guard let running else { return nil }
