@@ -49,6 +49,17 @@ import Testing
             #expect(readmeStatuses.contains(row.status), "README's exit status table lacks \(row.status)")
         }
         #expect(readmeStatuses == Set(ExitStatusTable.rows.map(\.status)))
+        // The README's table is the code's, row for row (GPUPREP_UPDATE_GOLDEN=1 rewrites it).
+        let url = Fixtures.packageRoot.appendingPathComponent("README.md")
+        let lines = readme.components(separatedBy: "\n")
+        let start = try #require(lines.firstIndex { $0.hasPrefix("| status | meaning |") })
+        let end = lines[start...].firstIndex { !$0.hasPrefix("|") } ?? lines.count
+        let shown = lines[start..<end].joined(separator: "\n")
+        if ProcessInfo.processInfo.environment["GPUPREP_UPDATE_GOLDEN"] == "1" {
+            try (Array(lines[..<start]) + [ExitStatusTable.markdown] + Array(lines[end...])).joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        } else {
+            #expect(shown == ExitStatusTable.markdown, "README's exit status table differs from the code's (GPUPREP_UPDATE_GOLDEN=1 swift test rewrites it)")
+        }
         // Every error code's status is in the table.
         let codes: [GPUPrepError.Code] = [.usage, .unsafePath, .refused, .invalidRoot, .unknownDevice, .unknownType, .unreadableFile,
                                           .noPCIBus, .rollbackFailed, .system, .applyFailed, .locked, .permission]

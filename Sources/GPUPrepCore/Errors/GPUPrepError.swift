@@ -84,7 +84,7 @@ public enum ExitStatusTable {
     }
 
     public static let rows: [Row] = [
-        Row(status: 0, meaning: "success; nothing to do", codes: []),
+        Row(status: 0, meaning: "success; nothing to do (also: no NVIDIA GPU found)", codes: []),
         Row(status: 1, meaning: "the report found problems (a failed check, a conflict)", codes: []),
         Row(status: 64, meaning: "bad usage: an unknown option or command, a malformed argument", codes: [.usage, .unsafePath]),
         Row(status: 65, meaning: "refused: a safety check failed, or it cannot fit; nothing changed", codes: [.refused]),
@@ -95,6 +95,14 @@ public enum ExitStatusTable {
         Row(status: 75, meaning: "another gpuprep change holds the host lock", codes: [.locked]),
         Row(status: 77, meaning: "permission: changing the live host needs root", codes: [.permission]),
     ]
+
+    /// The table as the README shows it (a test holds the README to it).
+    public static var markdown: String {
+        (["| status | meaning | JSON `error.code` |", "|---|---|---|"] + rows.map { row in
+            let codes = row.codes.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+            return "| \(row.status) | \(row.meaning) |" + (codes.isEmpty ? " |" : " \(codes) |")
+        }).joined(separator: "\n")
+    }
 
     /// The table as --help prints it.
     public static var text: String {
