@@ -20,7 +20,9 @@ public struct GPUHoldings: Sendable {
         let discovery = VGPUDiscovery(host: host)
         let vfs = discovery.nvidiaVFs()
         let types = withCapacity ? discovery.types(vfs: vfs) : []
-        var vgpus = discovery.instances(vfs: vfs)
+        // The per-VF lists were just read for the types: name the running vGPUs from them.
+        let names = withCapacity ? VGPUDiscovery.typeNames(types) : nil
+        var vgpus = discovery.instances(vfs: vfs, typeNames: names)
         if let files = openFiles {
             for index in vgpus.indices {
                 // An mdev's own directory, or the VF's: where its vfio-dev/ (iommufd's cdev) is.
@@ -59,15 +61,10 @@ public struct GPUHoldings: Sendable {
         return vgpus.filter { $0.parent == name || $0.address == address || gpu(of: $0) == name }
     }
 
-    /// The capacity entries of one type (an id or a name), per GPU.
-    public func capacity(of typeID: String, interface: VGPUInterface) -> [VGPUCapacity] {
-        capacity.filter { $0.id == typeID && $0.interface == interface }
-    }
-
     /// `vendor:device:subvendor:subdevice`: cards that answer the same have the same framebuffer.
     static func model(of gpu: String, host: HostContext) -> String? {
         guard PCIAddress(gpu) != nil, let dir = host.sysfs.directory(HostPath.sysBusPCIDevices.child(gpu)) else { return nil }
         let ids = ["vendor", "device", "subsystem_vendor", "subsystem_device"].map { dir.read($0) ?? "?" }
-        return ids.contains("?") && ids[0] == "?" ? nil : ids.joined(separator: ":")
+        return ids[0] == "?" ? nil : ids.joined(separator: ":")
     }
 }

@@ -83,15 +83,23 @@ public struct VGPUDiscovery {
 
     /// Every type of every parent (or of one), mdev first, in name order of parents.
     /// `vfs`: the NVIDIA VFs when already found (see nvidiaVFs).
-    public func types(parent: String? = nil, vfs: [PCIAddress]? = nil) -> [VGPUType] {
-        let mdev = mdevParents().filter { parent == nil || $0 == parent }.flatMap(mdevTypes(parent:))
-        let vfio = (vfs ?? nvidiaVFs()).filter { parent == nil || $0.description == parent }.flatMap(nvidiaTypes(vf:))
-        return mdev + vfio
+    public func types(vfs: [PCIAddress]? = nil) -> [VGPUType] {
+        mdevParents().flatMap(mdevTypes(parent:)) + (vfs ?? nvidiaVFs()).flatMap(nvidiaTypes(vf:))
     }
 
-    /// Every existing vGPU. `vfs`: the NVIDIA VFs when already found (see nvidiaVFs).
-    public func instances(vfs known: [PCIAddress]? = nil) -> [VGPUInstance] {
-        mdevInstances() + nvidiaInstances(vfs: known ?? nvidiaVFs())
+    /// Every existing vGPU. `vfs`: the NVIDIA VFs when already found (see nvidiaVFs);
+    /// `typeNames`: NVIDIA's type names by id when the VFs' lists were already read.
+    public func instances(vfs known: [PCIAddress]? = nil, typeNames: [Int: String]? = nil) -> [VGPUInstance] {
+        mdevInstances() + nvidiaInstances(vfs: known ?? nvidiaVFs(), typeNames: typeNames)
+    }
+
+    /// NVIDIA's per-VF type names by numeric id, from types already read.
+    static func typeNames(_ types: [VGPUType]) -> [Int: String] {
+        var names: [Int: String] = [:]
+        for type in types where type.interface == .nvidiaVFIO {
+            if let id = Int(type.id.dropFirst("nvidia-".count)), let name = type.name { names[id] = name }
+        }
+        return names
     }
 
     /// The mdevs under /sys/bus/mdev/devices.
@@ -111,11 +119,11 @@ public struct VGPUDiscovery {
     }
 
     /// The VFs running an nvidia-vfio vGPU.
-    func nvidiaInstances(vfs: [PCIAddress]) -> [VGPUInstance] {
+    func nvidiaInstances(vfs: [PCIAddress], typeNames: [Int: String]?) -> [VGPUInstance] {
         var result: [VGPUInstance] = []
         // A VF's own list drops the type it runs; another VF's list, or the PF's siblings', still name it.
-        var names: [Int: String] = [:]
-        for vf in vfs { for type in creatable(vf) { names[type.id] = type.name } }
+        var names: [Int: String] = typeNames ?? [:]
+        if typeNames == nil { for vf in vfs { for type in creatable(vf) { names[type.id] = type.name } } }
         for vf in vfs {
             guard let current = currentType(vf), current != 0 else { continue }
             let dir = HostPath.sysBusPCIDevices.child(vf.description)
