@@ -1,6 +1,5 @@
 import ArgumentParser
 import GPUPrepCore
-import GPUPrepSystem
 
 /// Options of every command that changes the host.
 struct ChangeOptions: ParsableArguments {
@@ -26,29 +25,13 @@ struct ChangeOptions: ParsableArguments {
     }
 }
 
-/// The one way gpuprep changes a host: refuse without root on the live host, plan, and when
-/// there is something to apply (not a dry run, not a refusal, not an empty plan) take the lock
-/// and plan again under it, so that the plan applied is true of the host as the lock found it;
-/// then apply and report. A failed change prints its record and exits with its status. Bad input
-/// and refusals write nothing, not even the lock file (a tree meant only for reading stays so).
+/// Runs a change through the library's ChangeSession (root check, plan, lock, apply) and renders
+/// it; a failed change prints its record and exits with its status.
 func applyChange(_ global: GlobalOptions, command: String, dryRun: Bool,
                  plan makeReport: (HostContext) throws(GPUPrepError) -> ChangeReport) throws {
     try global.runReporting { () throws(GPUPrepError) in
-        var host = try global.openHost()
-        if !dryRun && host.root.isLiveHost && !Privileges.isRoot {
-            throw GPUPrepError(.permission, "\(command) changes the host and needs root: run it with sudo (or add --dry-run to see the plan)")
-        }
-        var report = try makeReport(host)
-        var lock: HostLock?
-        defer { withExtendedLifetime(lock) {} }
-        if !dryRun && !report.plan.isEmpty {
-            do throws(SystemError) { lock = try HostLock(root: host.root, path: .lockFile, timeout: 10) } catch { throw GPUPrepError(error) }
-            host = try global.openHost()
-            report = try makeReport(host)
-            if !report.plan.isEmpty {
-                report.outcome = Applier(writer: LiveHostWriter(host: host), sysfs: host.sysfs).apply(report.plan)
-            }
-        }
+        let session = ChangeSession(command: command, dryRun: dryRun, open: global.openHost)
+        let report = try session.run(makeReport)
         let output = global.json ? JSONOutput.render(report) : ChangeText.render(report, style: global.textStyle)
         return (output, ExitStatus.success, report.outcome?.failure)
     }

@@ -10,6 +10,8 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case invalidRoot = "invalid-root"
         /// A file named on the command line cannot be read.
         case unreadableFile = "unreadable-file"
+        /// A configuration file (`apply`'s) that is not what the contract describes; the message names the line.
+        case badConfig = "bad-config"
         /// The root holds no PCI bus (no sysfs).
         case noPCIBus = "no-pci-bus"
         /// An address that names no function on the host (or a vGPU that does not exist).
@@ -34,7 +36,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         /// The exit status for this failure (sysexits.h values, so scripts can tell them apart).
         public var exitStatus: Int32 {
             switch self {
-            case .usage, .unsafePath: return 64          // EX_USAGE
+            case .usage, .unsafePath, .badConfig: return 64          // EX_USAGE
             case .invalidRoot, .unknownDevice, .unknownType, .unreadableFile: return 66 // EX_NOINPUT
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
             case .system, .applyFailed: return 74        // EX_IOERR
@@ -85,10 +87,10 @@ public enum ExitStatusTable {
 
     public static let rows: [Row] = [
         Row(status: 0, meaning: "success; nothing to do (also: no NVIDIA GPU found)", codes: []),
-        Row(status: 1, meaning: "the report found problems (a failed check, a conflict)", codes: []),
-        Row(status: 64, meaning: "bad usage: an unknown option or command, a malformed argument", codes: [.usage, .unsafePath]),
+        Row(status: 1, meaning: "the report found problems (a failed check, a conflict, apply --check differences)", codes: []),
+        Row(status: 64, meaning: "bad usage: an unknown option or command, a malformed argument, a config file with errors (line named)", codes: [.usage, .unsafePath, .badConfig]),
         Row(status: 65, meaning: "refused: a safety check failed, or it cannot fit; nothing changed", codes: [.refused]),
-        Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
+        Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids or config file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
         Row(status: 69, meaning: "the root has no PCI bus (sys/bus/pci/devices is missing)", codes: [.noPCIBus]),
         Row(status: 70, meaning: "a change failed and so did its rollback: the report says what is left", codes: [.rollbackFailed]),
         Row(status: 74, meaning: "a read, write or library call failed; a change is rolled back, and says so", codes: [.system, .applyFailed]),

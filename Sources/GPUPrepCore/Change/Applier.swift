@@ -31,6 +31,19 @@ public struct ChangeOutcome: Sendable {
     public var failure: GPUPrepError?
 }
 
+/// What a change has done so far, across the plans it carries out, so that a failure in any of
+/// them puts back all of it.
+public struct Transaction {
+    public var outcome = ChangeOutcome()
+    var plans: [ChangePlan] = []
+    var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
+    var replacedFiles: [(path: HostPath, old: String?)] = []
+    var undoable: [Step] = []
+    var failure: String?
+
+    public init() {}
+}
+
 /// Carries out a plan through a `HostWriter`, re-reading the host after each probe, and on the
 /// first failure puts every device it touched back as it found it, in reverse order.
 public struct Applier {
@@ -44,19 +57,26 @@ public struct Applier {
         self.sysfs = sysfs
     }
 
+    /// Applies one plan; on the first failure puts back everything it did.
     public func apply(_ plan: ChangePlan) -> ChangeOutcome {
-        var outcome = ChangeOutcome()
-        var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
-        var replacedFiles: [(path: HostPath, old: String?)] = []
-        var undoable: [Step] = []
+        var transaction = Transaction()
+        if !carryOut(plan, in: &transaction) { rollBack(&transaction) }
+        return finish(transaction)
+    }
+
+    /// Carries out a plan as part of a transaction that may span several plans (`apply`'s
+    /// phases); false on the first failure, which is recorded with every step after it.
+    public func carryOut(_ plan: ChangePlan, in t: inout Transaction) -> Bool {
+        t.plans.append(plan)
         var failure: String?
+        let start = t.outcome.records.count
 
         run: for step in plan.moduleLoads {
             do {
                 try writer.loadModule(step.value)
-                outcome.records.append(StepRecord(step: step, done: true))
+                t.outcome.records.append(StepRecord(step: step, done: true))
             } catch {
-                outcome.records.append(StepRecord(step: step, done: false, error: error.message))
+                t.outcome.records.append(StepRecord(step: step, done: false, error: error.message))
                 failure = error.message
                 break run
             }
@@ -64,27 +84,29 @@ public struct Applier {
         if failure == nil {
             devices: for change in plan.devices {
                 let address = change.function.address
-                touched.append((address, currentOverride(address), currentDriver(address)))
+                if !t.touched.contains(where: { $0.address == address }) {
+                    t.touched.append((address, currentOverride(address), currentDriver(address)))
+                }
                 for step in change.steps {
                     if let error = perform(step) {
-                        outcome.records.append(StepRecord(step: step, done: false, error: error))
+                        t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                         failure = error
                         break devices
                     }
-                    outcome.records.append(StepRecord(step: step, done: true))
-                    if !step.undo.isEmpty { undoable.append(step) }
+                    t.outcome.records.append(StepRecord(step: step, done: true))
+                    if !step.undo.isEmpty { t.undoable.append(step) }
                 }
             }
         }
         if failure == nil {
             for step in plan.actions {
                 if let error = perform(step) {
-                    outcome.records.append(StepRecord(step: step, done: false, error: error))
+                    t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                     failure = error
                     break
                 }
-                outcome.records.append(StepRecord(step: step, done: true))
-                if !step.undo.isEmpty { undoable.append(step) }
+                t.outcome.records.append(StepRecord(step: step, done: true))
+                if !step.undo.isEmpty { t.undoable.append(step) }
             }
         }
         if failure == nil {
@@ -92,59 +114,73 @@ public struct Applier {
                 guard let path = step.path else { continue }
                 let old = AtomicFile(root: sysfs.root).read(path)
                 if let error = perform(step) {
-                    outcome.records.append(StepRecord(step: step, done: false, error: error))
+                    t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                     failure = error
                     break
                 }
-                replacedFiles.append((path, old))
-                outcome.records.append(StepRecord(step: step, done: true))
+                if !t.replacedFiles.contains(where: { $0.path == path }) { t.replacedFiles.append((path, old)) }
+                t.outcome.records.append(StepRecord(step: step, done: true))
             }
         }
         // Steps after the failure are listed as not done, so the plan reads whole.
-        let doneCount = outcome.records.count
-        for step in plan.steps.dropFirst(doneCount) { outcome.records.append(StepRecord(step: step, done: false)) }
+        let doneCount = t.outcome.records.count - start
+        for step in plan.steps.dropFirst(doneCount) { t.outcome.records.append(StepRecord(step: step, done: false)) }
+        t.failure = failure
+        return failure == nil
+    }
 
-        if let failure {
-            var unrestored: [String] = []
-            var undone = 0
-            for step in undoable.reversed() {
-                // Nothing to undo when the undo's closing check already holds (a create that made
-                // nothing): not counted as undone, since nothing was.
-                if let last = step.undo.last, [.verifyAbsent, .verifyExists, .verifyValue].contains(last.action),
-                   let path = last.path, isMet(last, at: path) {
-                    continue
-                }
-                var ok = true
-                for undo in step.undo {
-                    let error = perform(undo)
-                    outcome.rollback.append(StepRecord(step: undo, done: error == nil, error: error))
-                    if error != nil { ok = false; unrestored.append(error!); break }
-                }
-                if ok { undone += 1 }
+    /// Puts back, in reverse order, everything the transaction did, and records the failure
+    /// (`reason`, or the failed step's) with what was restored or could not be.
+    public func rollBack(_ t: inout Transaction, reason: String? = nil) {
+        let failure = reason ?? t.failure ?? "the change failed"
+        var unrestored: [String] = []
+        var undone = 0
+        for step in t.undoable.reversed() {
+            // Nothing to undo when the undo's closing check already holds (a create that made
+            // nothing): not counted as undone, since nothing was.
+            if let last = step.undo.last, [.verifyAbsent, .verifyExists, .verifyValue].contains(last.action),
+               let path = last.path, isMet(last, at: path) {
+                continue
             }
-            for file in replacedFiles.reversed() {
-                let step = file.old.map { Step(action: .writeFile, path: file.path, value: $0, device: nil) }
-                    ?? Step(action: .removeFile, path: file.path, value: "", device: nil)
-                let error = perform(step)
-                outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
-                if error != nil { unrestored.append("\(file.path) could not be restored") }
+            var ok = true
+            for undo in step.undo {
+                let error = perform(undo)
+                t.outcome.rollback.append(StepRecord(step: undo, done: error == nil, error: error))
+                if error != nil { ok = false; unrestored.append(error!); break }
             }
-            for original in touched.reversed() {
-                let (records, problem) = restore(original.address, override: original.override, driver: original.driver)
-                outcome.rollback += records
-                if let problem { unrestored.append(problem) }
-            }
-            let restoredList = (touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + replacedFiles.map { "\($0.path) as it was" }
-                + (undone > 0 ? ["\(undone) step\(undone == 1 ? "" : "s") undone"] : []))
-                .joined(separator: ", ")
-            if unrestored.isEmpty {
-                let rolled = touched.isEmpty && replacedFiles.isEmpty && undone == 0 ? "nothing had changed" : "rolled back: \(restoredList)"
-                outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
-            } else {
-                outcome.failure = GPUPrepError(.rollbackFailed, "\(failure); rollback incomplete: \(unrestored.joined(separator: "; "))")
-            }
+            if ok { undone += 1 }
         }
-        for change in plan.devices {
+        for file in t.replacedFiles.reversed() {
+            let step = file.old.map { Step(action: .writeFile, path: file.path, value: $0, device: nil) }
+                ?? Step(action: .removeFile, path: file.path, value: "", device: nil)
+            let error = perform(step)
+            t.outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
+            if error != nil { unrestored.append("\(file.path) could not be restored") }
+        }
+        for original in t.touched.reversed() {
+            let (records, problem) = restore(original.address, override: original.override, driver: original.driver)
+            t.outcome.rollback += records
+            if let problem { unrestored.append(problem) }
+        }
+        let restoredList = (t.touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + t.replacedFiles.map { "\($0.path) as it was" }
+            + (undone > 0 ? ["\(undone) step\(undone == 1 ? "" : "s") undone"] : []))
+            .joined(separator: ", ")
+        if unrestored.isEmpty {
+            let rolled = t.touched.isEmpty && t.replacedFiles.isEmpty && undone == 0 ? "nothing had changed" : "rolled back: \(restoredList)"
+            t.outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
+        } else {
+            t.outcome.failure = GPUPrepError(.rollbackFailed, "\(failure); rollback incomplete: \(unrestored.joined(separator: "; "))")
+        }
+        t.undoable = []
+        t.replacedFiles = []
+        t.touched = []
+    }
+
+    /// The outcome, with where each device the plans moved ended up.
+    public func finish(_ t: Transaction) -> ChangeOutcome {
+        var outcome = t.outcome
+        var seen = Set<PCIAddress>()
+        for change in t.plans.flatMap(\.devices) where seen.insert(change.function.address).inserted {
             let address = change.function.address
             outcome.devices.append(DeviceResult(address: address, from: change.from, to: currentDriver(address)))
         }

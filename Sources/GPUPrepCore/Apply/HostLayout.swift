@@ -1,0 +1,113 @@
+/// What `apply` takes a host to: the contract's file (`gpuprep.yaml`), once read and checked.
+/// Every entry keeps the line it came from, so that a problem found while planning names it.
+public struct HostLayout: Sendable, Equatable {
+    /// Which devices an entry is about.
+    public struct Match: Sendable, Equatable {
+        /// One function (`address`), or for vGPUs the physical GPU (`gpu`).
+        public var address: PCIAddress?
+        /// Any function with one of these vendor:device ids (vgpu-device-manager's `device-filter`
+        /// may list several).
+        public var ids: [PCIIDPair] = []
+        /// The n-th NVIDIA GPU in address order (vgpu-device-manager's `devices: [n]`).
+        public var index: Int?
+        /// An mdev parent by name (`mtty`, a VF's address).
+        public var parent: String?
+
+        public init(address: PCIAddress? = nil, ids: [PCIIDPair] = [], index: Int? = nil, parent: String? = nil) {
+            self.address = address; self.ids = ids; self.index = index; self.parent = parent
+        }
+    }
+
+    public struct PCIIDPair: Sendable, Equatable, CustomStringConvertible {
+        public var vendor: UInt16
+        public var device: UInt16
+        public init(vendor: UInt16, device: UInt16) { self.vendor = vendor; self.device = device }
+        public var description: String { hex(vendor, 4) + ":" + hex(device, 4) }
+    }
+
+    /// A number, or as many as fit (`max`).
+    public enum Count: Sendable, Equatable, CustomStringConvertible {
+        case exactly(Int)
+        case max
+        public var description: String {
+            switch self {
+            case .exactly(let n): return String(n)
+            case .max: return "max"
+            }
+        }
+    }
+
+    public struct Passthrough: Sendable, Equatable {
+        public var match: Match
+        /// `vfio-pci`, `auto`, or a module name.
+        public var driver = "vfio-pci"
+        public var companions = true
+        public var line = 0
+        public init(match: Match, driver: String = "vfio-pci", companions: Bool = true, line: Int = 0) {
+            self.match = match; self.driver = driver; self.companions = companions; self.line = line
+        }
+    }
+
+    public struct SRIOVEntry: Sendable, Equatable {
+        public var match: Match
+        public var vfs: Count
+        /// Added for a vgpu-device-manager file: only for GPUs that have SR-IOV, and nothing said otherwise.
+        public var onlyWhereCapable = false
+        public var line = 0
+        public init(match: Match, vfs: Count, onlyWhereCapable: Bool = false, line: Int = 0) {
+            self.match = match; self.vfs = vfs; self.onlyWhereCapable = onlyWhereCapable; self.line = line
+        }
+    }
+
+    public struct VGPUEntry: Sendable, Equatable {
+        public var match: Match
+        /// A name (with or without its vendor prefix) or an id.
+        public var type: String
+        /// Per matched GPU (or parent).
+        public var count: Count
+        public var line = 0
+        public init(match: Match, type: String, count: Count, line: Int = 0) {
+            self.match = match; self.type = type; self.count = count; self.line = line
+        }
+    }
+
+    public var passthrough: [Passthrough] = []
+    public var sriov: [SRIOVEntry] = []
+    public var vgpus: [VGPUEntry] = []
+    /// Named alternatives: a profile's sections replace the file's own, the others stay.
+    public var profiles: [String: Profile] = [:]
+    /// Where it was read from, for messages.
+    public var source = ""
+    /// The profile used when none is named (vgpu-device-manager's `default`), if the file has it.
+    public var defaultProfile: String?
+
+    public struct Profile: Sendable, Equatable {
+        public var passthrough: [Passthrough]?
+        public var sriov: [SRIOVEntry]?
+        public var vgpus: [VGPUEntry]?
+        public init(passthrough: [Passthrough]? = nil, sriov: [SRIOVEntry]? = nil, vgpus: [VGPUEntry]? = nil) {
+            self.passthrough = passthrough; self.sriov = sriov; self.vgpus = vgpus
+        }
+    }
+
+    public init(passthrough: [Passthrough] = [], sriov: [SRIOVEntry] = [], vgpus: [VGPUEntry] = [], source: String = "") {
+        self.passthrough = passthrough; self.sriov = sriov; self.vgpus = vgpus; self.source = source
+    }
+
+    public var isEmpty: Bool { passthrough.isEmpty && sriov.isEmpty && vgpus.isEmpty }
+
+    /// The layout with a profile chosen (nil: the file as it is).
+    public func choosing(profile asked: String?) throws(GPUPrepError) -> HostLayout {
+        guard let name = asked ?? defaultProfile else { return self }
+        guard let profile = profiles[name] else {
+            let known = profiles.keys.sorted()
+            let hint = Suggestion.closest(to: name, among: known).map { "; did you mean '\($0)'?" } ?? ""
+            throw GPUPrepError(.badConfig, "\(source): no profile '\(name)'\(hint) (the file has \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+        }
+        var chosen = self
+        chosen.passthrough = profile.passthrough ?? passthrough
+        chosen.sriov = profile.sriov ?? sriov
+        chosen.vgpus = profile.vgpus ?? vgpus
+        return chosen
+    }
+}
