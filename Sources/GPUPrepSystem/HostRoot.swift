@@ -98,6 +98,10 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let persistModprobe = HostPath(unchecked: "/etc/modprobe.d/gpuprep-vfio.conf")
     /// nvidia-vfio vGPUs and SR-IOV counts to restore at boot (see VGPUPersistence).
     public static let persistVGPURules = HostPath(unchecked: "/etc/udev/rules.d/62-gpuprep-vgpu.rules")
+    /// `apply`'s file, the host's one source of truth for what it should hold (see HostLayout).
+    public static let layoutFile = HostPath(unchecked: "/etc/gpuprep/gpuprep.yaml")
+    /// The unit that runs `apply --boot` (see BootUnit).
+    public static let applyUnit = HostPath(unchecked: "/etc/systemd/system/gpuprep-apply.service")
     public static let procOSRelease = HostPath(unchecked: "/proc/sys/kernel/osrelease")
     public static let libModules = HostPath(unchecked: "/lib/modules")
     /// modprobe's configuration directories, in the order modprobe(8) reads them.

@@ -224,3 +224,34 @@ public final class SysfsDirectory {
         return faccessat(fd, names.joined(separator: "/"), F_OK, 0) == 0
     }
 }
+
+/// A configuration file the user names, read whole but bounded: a regular file of at most
+/// `limit` bytes, opened without blocking (a FIFO or a device is refused, not waited on).
+public enum ConfigFile {
+    public enum Problem: Error, Sendable {
+        case missing
+        case notRegular
+        case tooLarge(Int)
+        case io(Int32)
+    }
+
+    public static func read(_ path: String, limit: Int) -> Result<[UInt8], Problem> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(errno == ENOENT ? .missing : .io(errno)) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.io(errno)) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .failure(.notRegular) }
+        guard Int(info.st_size) <= limit else { return .failure(.tooLarge(Int(info.st_size))) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count <= limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return .failure(.io(errno)) }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.count > limit ? .failure(.tooLarge(bytes.count)) : .success(bytes)
+    }
+}

@@ -1,0 +1,192 @@
+import FoundationEssentials
+import GPUPrepSystem
+
+/// Plans `apply`: the host from what it is to what the layout says, one entry at a time, each
+/// planned on the host as the entries before it left it (so capacity is judged on what is really
+/// there) by the same planners, and so with the same refusals, as bind, sriov, create and destroy.
+///
+/// Order (dependency order, removals in reverse): vGPUs beyond a count go first, then bindings,
+/// then VF counts (a GPU's vGPU 17+ types live on its VFs), then the vGPUs still missing.
+/// Nothing the layout does not mention is removed.
+public struct ApplyPlanner {
+    public let layout: HostLayout
+
+    public init(layout: HostLayout) { self.layout = layout }
+
+    public enum Work: Sendable {
+        case removeVGPUs(HostLayout.VGPUEntry)
+        case bind(HostLayout.Passthrough)
+        case setVFs(HostLayout.SRIOVEntry)
+        case addVGPUs(HostLayout.VGPUEntry)
+
+        public var line: Int {
+            switch self {
+            case .removeVGPUs(let e), .addVGPUs(let e): return e.line
+            case .bind(let e): return e.line
+            case .setVFs(let e): return e.line
+            }
+        }
+    }
+
+    /// What one entry needs now.
+    public struct Part: Sendable {
+        public var plan = ChangePlan()
+        public var created: [VGPUInstance] = []
+        public var destroyed: [VGPUInstance] = []
+        /// GPUs whose VF count this part changes (the vGPUs on them are planned once they exist).
+        public var vfsChanging: [String] = []
+    }
+
+    /// Every entry, in the order they are planned and applied.
+    public var work: [Work] {
+        layout.vgpus.map(Work.removeVGPUs) + layout.passthrough.map(Work.bind) + layout.sriov.map(Work.setVFs) + layout.vgpus.map(Work.addVGPUs)
+    }
+
+    /// Plans one entry on the host as it is now.
+    public func plan(_ work: Work, host: HostContext) throws(GPUPrepError) -> Part {
+        do {
+            switch work {
+            case .bind(let entry): return try bind(entry, host: host)
+            case .setVFs(let entry): return try setVFs(entry, host: host)
+            case .removeVGPUs(let entry): return try vgpus(entry, host: host, adding: false)
+            case .addVGPUs(let entry): return try vgpus(entry, host: host, adding: true)
+            }
+        } catch {
+            // The single commands' messages, with the line of the entry that asked.
+            if error.message.hasPrefix(layout.source) { throw error }
+            throw GPUPrepError(error.code, "\(layout.source):\(work.line): \(error.message)")
+        }
+    }
+
+    // MARK: matching
+
+    /// The functions an entry names. An address that is not on the host is an error; ids and
+    /// indexes that match nothing are not (one file serves hosts with different cards).
+    func functions(_ match: HostLayout.Match, _ all: [PCIFunction], host: HostContext) throws(GPUPrepError) -> [PCIFunction] {
+        if let address = match.address {
+            guard let function = all.first(where: { $0.address == address }) else {
+                throw GPUPrepError(.unknownDevice, "no PCI function \(address) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
+            }
+            return [function]
+        }
+        var chosen = all.filter { $0.physicalFunction == nil }
+        if let index = match.index {
+            // vgpu-device-manager counts the NVIDIA GPUs in address order, then applies its filter.
+            let gpus = chosen.filter { $0.vendorID == 0x10de && $0.kind == .gpu }.sorted { $0.address < $1.address }
+            chosen = index < gpus.count ? [gpus[index]] : []
+        }
+        if !match.ids.isEmpty {
+            chosen = chosen.filter { f in match.ids.contains { $0.vendor == f.vendorID && $0.device == f.deviceID } }
+        }
+        return chosen
+    }
+
+    // MARK: bindings
+
+    func bind(_ entry: HostLayout.Passthrough, host: HostContext) throws(GPUPrepError) -> Part {
+        let planner = try BindPlanner(host: host)
+        let targets = try functions(entry.match, planner.functions, host: host)
+        var part = Part()
+        guard !targets.isEmpty else {
+            part.plan.notes.append("\(layout.source):\(entry.line): no device matches \(describe(entry.match)) on this host")
+            return part
+        }
+        part.plan = try planner.planBind(targets.map(\.address), driver: try DriverChoice(entry.driver), companions: entry.companions, force: false)
+        return part
+    }
+
+    // MARK: VFs
+
+    func setVFs(_ entry: HostLayout.SRIOVEntry, host: HostContext) throws(GPUPrepError) -> Part {
+        let all = try PCIDiscovery(host: host).functions(.all)
+        var part = Part()
+        let planner = SRIOVPlanner(host: host)
+        for target in try functions(entry.match, all, host: host) {
+            if entry.onlyWhereCapable && (target.sriov?.totalVFs ?? 0) == 0 { continue }
+            let plan: ChangePlan
+            switch entry.vfs {
+            case .max: plan = try planner.planEnable(target.address, count: nil)
+            case .exactly(0): plan = try planner.planDisable(target.address, force: false)
+            case .exactly(let n): plan = try planner.planEnable(target.address, count: n)
+            }
+            if !plan.isEmpty { part.vfsChanging.append(target.address.description) }
+            part.plan.merge(plan)
+        }
+        return part
+    }
+
+    // MARK: vGPUs
+
+    /// Where an entry's vGPUs go: each matched GPU, or the named parent.
+    func vgpuTargets(_ entry: HostLayout.VGPUEntry, host: HostContext) throws(GPUPrepError) -> [String] {
+        if let parent = entry.match.parent { return [parent] }
+        let all = try PCIDiscovery(host: host).functions(.all)
+        return try functions(entry.match, all, host: host).map(\.address.description)
+    }
+
+    func vgpus(_ entry: HostLayout.VGPUEntry, host: HostContext, adding: Bool) throws(GPUPrepError) -> Part {
+        var part = Part()
+        let planner = VGPUPlanner(host: host)
+        let holdings = GPUHoldings.read(host, openFiles: OpenFiles.scan(host))
+        for target in try vgpuTargets(entry, host: host) {
+            let byParent = entry.match.parent != nil
+            let existing = holdings.vgpus.filter { v in
+                (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
+                    && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
+            }
+            if adding {
+                let wanted: Int
+                switch entry.count {
+                case .exactly(let n): wanted = n - existing.count
+                case .max: wanted = room(for: entry.type, on: target, byParent: byParent, holdings)
+                }
+                guard wanted > 0 else { continue }
+                let (plan, made) = try planner.planCreate(type: entry.type, parent: target, count: wanted, uuid: nil)
+                part.plan.merge(plan)
+                part.created += made
+            } else {
+                guard case .exactly(let n) = entry.count, existing.count > n else { continue }
+                // The last made go first; a vGPU a VM uses is refused, as destroy refuses it.
+                let extra = existing.sorted { $0.name < $1.name }.suffix(existing.count - n)
+                let (plan, gone) = try planner.planDestroy(extra.map(\.name), all: false, parent: nil, force: false)
+                part.plan.merge(plan)
+                part.destroyed += gone
+            }
+        }
+        return part
+    }
+
+    /// How many more of a type fit on a GPU (or parent) now: its capacity where known, else what
+    /// its parents say they can still make.
+    func room(for type: String, on target: String, byParent: Bool, _ holdings: GPUHoldings) -> Int {
+        let offers = holdings.types.filter { t in
+            VGPUPlanner.names(id: t.id, name: t.name, type) && (byParent ? t.parent == target : holdings.gpu(of: t.parent) == target)
+        }
+        let byParents = offers.reduce(0) { $0 + ($1.availableInstances ?? 0) }
+        guard !byParent, let capacity = holdings.capacity.first(where: { $0.gpu == target && VGPUPlanner.names(id: $0.id, name: $0.name, type) }),
+              let creatable = capacity.creatable else { return byParents }
+        return min(creatable, byParents)
+    }
+
+    func describe(_ match: HostLayout.Match) -> String {
+        if let address = match.address { return address.description }
+        if let parent = match.parent { return parent }
+        var parts: [String] = []
+        if let index = match.index { parts.append("NVIDIA GPU #\(index)") }
+        if !match.ids.isEmpty { parts.append(match.ids.map(\.description).joined(separator: " or ")) }
+        return parts.joined(separator: " ")
+    }
+}
+
+extension ChangePlan {
+    /// Adds another plan's steps and words after this one's (a device or module named twice is
+    /// planned once).
+    public mutating func merge(_ other: ChangePlan) {
+        for load in other.moduleLoads where !moduleLoads.contains(where: { $0.value == load.value }) { moduleLoads.append(load) }
+        for change in other.devices where !devices.contains(where: { $0.function.address == change.function.address }) { devices.append(change) }
+        actions += other.actions
+        fileChanges += other.fileChanges
+        warnings += other.warnings
+        notes += other.notes
+    }
+}

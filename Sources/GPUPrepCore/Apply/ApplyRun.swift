@@ -1,0 +1,170 @@
+import GPUPrepSystem
+
+/// `apply` from start to end: wait (at boot) for what the layout needs, plan every entry, and
+/// unless only checking or planning, carry the entries out one by one under the host lock, each
+/// planned on the host as the one before left it, all in one transaction: a failure anywhere
+/// puts back everything done before it.
+public struct ApplyRun {
+    public let planner: ApplyPlanner
+    public let session: ChangeSession
+    /// `--check`: change nothing; the report's `changed` says whether the host differs.
+    public var check = false
+    /// `--boot`: wait, up to `waitSeconds`, for the devices, drivers and vGPU types to appear.
+    public var boot = false
+    public var waitSeconds = 120
+    /// After VFs are enabled, how long their vGPU types may take to appear (NVIDIA's vGPU
+    /// manager lists them once the VF's driver has probed).
+    public var settleSeconds = 15
+    /// Told what is being waited for (at boot), as it happens.
+    public var progress: (String) -> Void = { _ in }
+
+    public init(planner: ApplyPlanner, session: ChangeSession) {
+        self.planner = planner
+        self.session = session
+    }
+
+    public func run() throws(GPUPrepError) -> ApplyReport {
+        var host = try session.openChecked()
+        if boot { host = try waitForHost(host) }
+        var report = ApplyReport(layout: planner.layout, dryRun: session.dryRun, check: check)
+        report.before = LayoutState.read(planner, host: host)
+        try preview(host, into: &report)
+        guard !check && !session.dryRun && report.changed else { return report }
+
+        let lock = try session.takeLock(host)
+        defer { withExtendedLifetime(lock) {} }
+        host = try session.open()
+        report.before = LayoutState.read(planner, host: host)
+        (report.plan, report.created, report.destroyed, report.pending) = (ChangePlan(), [], [], [])
+        let applier = Applier(writer: session.writer(host), sysfs: host.sysfs)
+        var transaction = Transaction()
+        var vfsChanged = Set<String>()
+        for work in planner.work {
+            let part: ApplyPlanner.Part
+            do throws(GPUPrepError) {
+                host = try session.open()
+                part = try plan(work, host: &host, settlingOn: vfsChanged)
+            } catch {
+                applier.rollBack(&transaction, reason: error.message)
+                break
+            }
+            report.plan.merge(part.plan)
+            guard !part.plan.isEmpty else { continue }
+            if !applier.carryOut(part.plan, in: &transaction) { applier.rollBack(&transaction); break }
+            report.created += part.created
+            report.destroyed += part.destroyed
+            vfsChanged.formUnion(part.vfsChanging)
+        }
+        report.outcome = applier.finish(transaction)
+        if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
+        report.after = LayoutState.read(planner, host: try session.open())
+        return report
+    }
+
+    /// Plans every entry on the host as it is, without changing it: vGPUs for a GPU whose VFs are
+    /// still to change can only be planned once they exist, and are said to be pending.
+    func preview(_ host: HostContext, into report: inout ApplyReport) throws(GPUPrepError) {
+        var after = report.before
+        var vfsChanging = Set<String>()
+        for work in planner.work {
+            if case .addVGPUs(let entry) = work {
+                let targets = try planner.vgpuTargets(entry, host: host)
+                let waiting = targets.filter { vfsChanging.contains($0) }
+                if !waiting.isEmpty {
+                    report.pending.append("\(planner.layout.source):\(entry.line): \(entry.count) '\(entry.type)' on \(waiting.joined(separator: ", ")), planned once the VFs are there")
+                    if case .exactly(let n) = entry.count { for target in waiting { after.vgpus[target, default: [:]][entry.type] = n } }
+                    continue
+                }
+            }
+            let part = try planner.plan(work, host: host)
+            report.plan.merge(part.plan)
+            vfsChanging.formUnion(part.vfsChanging)
+            for change in part.plan.devices { after.passthrough[change.function.address.description] = .some(change.to) }
+            if case .setVFs(let entry) = work {
+                for gpu in part.vfsChanging {
+                    let total = host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu, "sriov_totalvfs")).flatMap { Int($0) } ?? 0
+                    if case .exactly(let n) = entry.vfs { after.sriov[gpu] = n } else { after.sriov[gpu] = total }
+                }
+            }
+            if case .addVGPUs(let entry) = work {
+                for made in part.created { after.vgpus[made.uuid == nil ? made.parent : target(of: made, entry, host), default: [:]][entry.type, default: 0] += 1 }
+            }
+            if case .removeVGPUs(let entry) = work {
+                for gone in part.destroyed { after.vgpus[target(of: gone, entry, host), default: [:]][entry.type, default: 0] -= 1 }
+            }
+            report.created += part.created
+            report.destroyed += part.destroyed
+        }
+        report.after = after
+    }
+
+    /// The key a vGPU is counted under: the entry's parent, or its GPU.
+    func target(of vgpu: VGPUInstance, _ entry: HostLayout.VGPUEntry, _ host: HostContext) -> String {
+        if let parent = entry.match.parent { return parent }
+        return vgpu.uuid == nil ? vgpu.parent : GPUHoldings.read(host, withCapacity: false).gpu(of: vgpu.parent)
+    }
+
+    /// Plans one entry; vGPUs on a GPU whose VFs were just enabled may need their types to
+    /// appear first, so a type not offered yet is waited for, bounded.
+    func plan(_ work: ApplyPlanner.Work, host: inout HostContext, settlingOn changed: Set<String>) throws(GPUPrepError) -> ApplyPlanner.Part {
+        guard case .addVGPUs(let entry) = work, !changed.isEmpty,
+              !Set(try planner.vgpuTargets(entry, host: host)).isDisjoint(with: changed) else {
+            return try planner.plan(work, host: host)
+        }
+        var waited = 0
+        while true {
+            do throws(GPUPrepError) { return try planner.plan(work, host: host) } catch {
+                guard error.code == .unknownType || error.code == .refused, waited < (boot ? waitSeconds : settleSeconds) * 1000 else { throw error }
+                if waited == 0 { progress("waiting for the VFs' vGPU types ('\(entry.type)') to appear") }
+                pause(milliseconds: 250)
+                waited += 250
+                host = try session.open()
+            }
+        }
+    }
+
+    /// At boot: waits until every function the layout names by address is there, every GPU whose
+    /// VFs it sets is on a driver (NVIDIA enables VFs only once its driver has the GPU), and every
+    /// mdev parent it names exists; gives up after `waitSeconds` and plans with what there is.
+    func waitForHost(_ first: HostContext) throws(GPUPrepError) -> HostContext {
+        var host = first
+        var waited = 0
+        var said = ""
+        while true {
+            let missing = missingForBoot(host)
+            if missing.isEmpty { return host }
+            if waited >= waitSeconds * 1000 {
+                progress("gave up waiting after \(waitSeconds) s for: \(missing.joined(separator: "; "))")
+                return host
+            }
+            let now = missing.joined(separator: "; ")
+            if now != said { progress("waiting for: \(now)"); said = now }
+            pause(milliseconds: 500)
+            waited += 500
+            host = try session.open()
+        }
+    }
+
+    func missingForBoot(_ host: HostContext) -> [String] {
+        let sysfs = host.sysfs
+        var missing: [String] = []
+        func device(_ address: PCIAddress) -> HostPath { HostPath.sysBusPCIDevices.child(address.description) }
+        for entry in planner.layout.passthrough {
+            if let address = entry.match.address, !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
+        }
+        for entry in planner.layout.sriov {
+            guard let address = entry.match.address else { continue }
+            if !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
+            else if sysfs.linkName(device(address).child("driver")) == nil { missing.append("a driver to bind \(address)") }
+        }
+        for entry in planner.layout.vgpus {
+            if let parent = entry.match.parent, HostPath.isPlainName(parent), !sysfs.exists(HostPath.sysClassMdevBus.child(parent)) {
+                missing.append("mdev parent \(parent)")
+            }
+            if let address = entry.match.address, sysfs.linkName(device(address).child("driver")) == nil {
+                missing.append("a driver to bind \(address)")
+            }
+        }
+        return Array(Set(missing)).sorted()
+    }
+}

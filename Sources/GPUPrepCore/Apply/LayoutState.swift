@@ -1,0 +1,86 @@
+/// What the host has of what a layout mentions: the driver of each function it binds, the VF
+/// count of each GPU it sets, and how many vGPUs of each of its types each GPU (or parent)
+/// holds. `apply`'s `diff` is two of these, before and after.
+public struct LayoutState: Sendable, Equatable, Encodable {
+    /// Address -> driver (nil: none).
+    public var passthrough: [String: String?] = [:]
+    /// GPU -> number of VFs.
+    public var sriov: [String: Int] = [:]
+    /// GPU or parent -> type (as the layout names it) -> how many.
+    public var vgpus: [String: [String: Int]] = [:]
+
+    public init() {}
+
+    /// Reads the state of what the layout mentions from the host.
+    public static func read(_ planner: ApplyPlanner, host: HostContext) -> LayoutState {
+        var state = LayoutState()
+        guard let all = try? PCIDiscovery(host: host).functions(.all) else { return state }
+        for entry in planner.layout.passthrough {
+            for f in (try? planner.functions(entry.match, all, host: host)) ?? [] {
+                var group = [f]
+                if entry.companions && f.kind == .gpu {
+                    group += all.filter { $0.address.slot == f.address.slot && $0.address != f.address && $0.physicalFunction == nil }
+                }
+                for g in group { state.passthrough[g.address.description] = .some(g.driver) }
+            }
+        }
+        for entry in planner.layout.sriov {
+            for f in (try? planner.functions(entry.match, all, host: host)) ?? [] where (f.sriov?.totalVFs ?? 0) > 0 || !entry.onlyWhereCapable {
+                state.sriov[f.address.description] = f.sriov?.numVFs ?? 0
+            }
+        }
+        if !planner.layout.vgpus.isEmpty {
+            let holdings = GPUHoldings.read(host, withCapacity: false)
+            for entry in planner.layout.vgpus {
+                for target in (try? planner.vgpuTargets(entry, host: host)) ?? [] {
+                    let byParent = entry.match.parent != nil
+                    state.vgpus[target, default: [:]][entry.type] = holdings.vgpus.filter { v in
+                        (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
+                            && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
+                    }.count
+                }
+            }
+        }
+        return state
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        var bound = c.nestedContainer(keyedBy: Key.self, forKey: Key("passthrough"))
+        for address in passthrough.keys.sorted() { try bound.encode(passthrough[address]!, forKey: Key(address)) }
+        var vfs = c.nestedContainer(keyedBy: Key.self, forKey: Key("sriov"))
+        for address in sriov.keys.sorted() { try vfs.encode(sriov[address]!, forKey: Key(address)) }
+        var vgpu = c.nestedContainer(keyedBy: Key.self, forKey: Key("vgpus"))
+        for target in vgpus.keys.sorted() {
+            var types = vgpu.nestedContainer(keyedBy: Key.self, forKey: Key(target))
+            for type in vgpus[target]!.keys.sorted() { try types.encode(vgpus[target]![type]!, forKey: Key(type)) }
+        }
+    }
+
+    /// The lines that differ, for people: "0000:26:00.0 VFs: 0 -> 16".
+    public func changes(to after: LayoutState) -> [String] {
+        var lines: [String] = []
+        for address in Set(passthrough.keys).union(after.passthrough.keys).sorted() {
+            let from = passthrough[address] ?? nil, to = after.passthrough[address] ?? nil
+            if from != to { lines.append("\(address)  driver: \(from ?? "none") -> \(to ?? "none")") }
+        }
+        for address in Set(sriov.keys).union(after.sriov.keys).sorted() where sriov[address] != after.sriov[address] {
+            lines.append("\(address)  VFs: \(sriov[address].map(String.init) ?? "?") -> \(after.sriov[address].map(String.init) ?? "?")")
+        }
+        for target in Set(vgpus.keys).union(after.vgpus.keys).sorted() {
+            let from = vgpus[target] ?? [:], to = after.vgpus[target] ?? [:]
+            for type in Set(from.keys).union(to.keys).sorted() where from[type] != to[type] {
+                lines.append("\(target)  \(type): \(from[type].map(String.init) ?? "0") -> \(to[type].map(String.init) ?? "?")")
+            }
+        }
+        return lines
+    }
+}

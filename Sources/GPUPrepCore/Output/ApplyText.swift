@@ -1,0 +1,39 @@
+/// The human view of `apply`: what differs, then the plan, or what was done.
+public enum ApplyText {
+    public static func render(_ report: ApplyReport, style: TextStyle) -> String {
+        var out = report.plan.warnings.map { style.paint("warning: ", .warn) + $0 + "\n" }.joined()
+        out += report.plan.notes.map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
+        let changes = report.before.changes(to: report.after)
+        if report.outcome == nil && !report.changed {
+            return out + "The host matches \(report.source): nothing to do.\n"
+        }
+        if let outcome = report.outcome, let failure = outcome.failure {
+            out += "Steps:\n"
+            for record in outcome.records {
+                let mark = record.done ? style.paint("done", .good) : style.paint(record.error == nil ? "not run" : "FAILED", record.error == nil ? .dim : .bad)
+                out += "  [\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            }
+            if !outcome.rollback.isEmpty {
+                out += "Rollback:\n"
+                for record in outcome.rollback {
+                    out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+                }
+            }
+            return out + style.paint("not applied: ", .bad) + failure.message + "\n"
+        }
+        let heading = report.outcome != nil ? "Changed:" : report.check ? "Differs from \(report.source):" : "Would change (dry run: nothing is written):"
+        out += heading + "\n" + changes.map { "  \($0)\n" }.joined()
+        for pending in report.pending { out += "  pending: \(pending)\n" }
+        if report.outcome == nil {
+            if !report.check && !report.plan.isEmpty {
+                out += "Plan:\n"
+                for (index, step) in report.plan.steps.enumerated() { out += "  \(index + 1). \(step.shell)\n" }
+            }
+            return out
+        }
+        for v in report.created { out += "created \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
+        for v in report.destroyed { out += "destroyed \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
+        let done = report.outcome?.records.filter(\.done).count ?? 0
+        return out + "Done: \(done) step\(done == 1 ? "" : "s"), each checked.\n"
+    }
+}

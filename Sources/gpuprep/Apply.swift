@@ -1,0 +1,85 @@
+import ArgumentParser
+import FoundationEssentials
+import GPUPrepCore
+import GPUPrepSystem
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Take the host to the layout in one declarative file: bindings, VFs and vGPUs, verified, with one rollback.",
+        discussion: """
+        The file (YAML; default /etc/gpuprep/gpuprep.yaml under the root) lists passthrough \
+        bindings, VF counts and vGPUs per GPU; NVIDIA vgpu-device-manager files are read as they \
+        are (--profile chooses the label). Entries are planned in dependency order by the same \
+        planners, with the same refusals, as bind, sriov, create and destroy, each on the host as \
+        the entries before it left it, within each GPU's capacity. A failure rolls the whole run \
+        back. Nothing the file does not mention is removed. A host that already matches needs \
+        nothing (exit 0, "changed": false). --check changes nothing and exits 1 when the host \
+        differs. --boot (what gpuprep-apply.service runs) first waits, up to --wait seconds, for \
+        the devices, their drivers and the mdev parents the file names.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: [.short, .customLong("file")], help: ArgumentHelp("The layout file (default: /etc/gpuprep/gpuprep.yaml under the root).", valueName: "file"),
+            completion: .file(extensions: ["yaml", "yml", "json"]))
+    var file: String?
+
+    @Option(help: ArgumentHelp("Use this profile of the file (a vgpu-device-manager label).", valueName: "name"))
+    var profile: String?
+
+    @Flag(help: "Print the difference and every write in order, and change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Change nothing; exit 1 when the host differs from the file (for monitoring and CI).")
+    var check = false
+
+    @Flag(help: "Wait (bounded by --wait) for the devices, drivers and vGPU types the file needs: what the boot unit runs.")
+    var boot = false
+
+    @Option(help: ArgumentHelp("With --boot: the most seconds to wait.", valueName: "seconds"))
+    var wait = 120
+
+    func run() throws {
+        try global.runReporting { () throws(GPUPrepError) in
+            if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
+            guard (0...3600).contains(wait) else { throw GPUPrepError(.usage, "--wait must be between 0 and 3600 seconds") }
+            let layout = try readLayout().choosing(profile: profile)
+            var session = ChangeSession(command: "apply", dryRun: dryRun || check, open: global.openHost)
+            session.lockTimeoutSeconds = boot ? Double(wait) : 10
+            var run = ApplyRun(planner: ApplyPlanner(layout: layout), session: session)
+            run.check = check
+            run.boot = boot
+            run.waitSeconds = wait
+            run.progress = { Terminal.writeError("gpuprep: \($0)\n") }
+            let report = try run.run()
+            let output = global.json ? JSONOutput.render(report) : ApplyText.render(report, style: global.textStyle)
+            let status = check && report.changed ? ExitStatus.findings : ExitStatus.success
+            return (output, status, report.failure)
+        }
+    }
+
+    func readLayout() throws(GPUPrepError) -> HostLayout {
+        let path: String
+        let shown: String
+        if let file {
+            (path, shown) = (file, file)
+        } else {
+            let root: HostRoot
+            do throws(SystemError) { root = try HostRoot(global.resolvedRoot) } catch { throw GPUPrepError(error) }
+            (path, shown) = (root.path(.layoutFile), HostPath.layoutFile.string)
+        }
+        let bytes: [UInt8]
+        switch ConfigFile.read(path, limit: YAMLDocument.maximumBytes) {
+        case .success(let read): bytes = read
+        case .failure(.missing):
+            throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one (see 'man gpuprep', APPLY) or name it with -f")
+        case .failure(.notRegular): throw GPUPrepError(.unreadableFile, "\(shown) is not a regular file")
+        case .failure(.tooLarge(let size)): throw GPUPrepError(.unreadableFile, "\(shown) is \(size) bytes: a layout file is at most \(YAMLDocument.maximumBytes)")
+        case .failure(.io(let code)): throw GPUPrepError(SystemError.io(path: shown, errno: code))
+        }
+        let document = try YAMLDocument.parse(bytes, source: shown, environment: ProcessInfo.processInfo.environment)
+        return try LayoutParser(source: shown).parse(document)
+    }
+}
