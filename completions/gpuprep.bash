@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|help)
+    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|apply|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov apply help' -- "${cur}"))
         ;;
     esac
 }
@@ -531,6 +531,36 @@ _gpuprep_sriov_disable() {
     case "${positional_number}" in
     1)
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion sriov disable -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_apply() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --dry-run --check --boot --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids -f --file --profile --wait)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '-f'|'--file')
+        __gpuprep_add_completions -o plusdirs -fX '!*.@(yaml|yml|json)'
+        return
+        ;;
+    '--profile')
+        return
+        ;;
+    '--wait')
         return
         ;;
     esac

@@ -50,6 +50,8 @@ function __gpuprep_parse_tokens -S
             case 'disable'
                 __gpuprep_parse_subcommand 1 'root=' 'json' 'no-color' 'pci-ids=' 'force' 'persist' 'dry-run' 'version' 'h/help'
             end
+        case 'apply'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'f/file=' 'profile=' 'dry-run' 'check' 'boot' 'wait=' 'version' 'h/help'
         case 'help'
             __gpuprep_parse_subcommand -r 1 'version'
         end
@@ -118,6 +120,7 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpu
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'create' -d 'Create vGPUs of a type: mdev instances, or NVIDIA vGPU 17+ types on SR-IOV VFs.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'destroy' -d 'Destroy vGPUs: mdev UUIDs, or VFs carrying an nvidia-vfio vGPU.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'sriov' -d 'Enable or disable a GPU\'s SR-IOV VFs (NVIDIA vGPU 17+ makes vGPUs on VFs).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'apply' -d 'Take the host to the layout in one declarative file: bindings, VFs and vGPUs, verified, with one rollback.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
@@ -236,4 +239,16 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep sriov disable" dry-run' -l 'dry-run' -d 'Print every write in order and change nothing.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep sriov disable" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep sriov disable" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" f file' -s 'f' -l 'file' -d 'The layout file (default: /etc/gpuprep/gpuprep.yaml under the root).' -rfa '(set -l exts \'yaml\' \'yml\' \'json\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" profile' -l 'profile' -d 'Use this profile of the file (a vgpu-device-manager label).' -rfka ''
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" dry-run' -l 'dry-run' -d 'Print the difference and every write in order, and change nothing.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" check' -l 'check' -d 'Change nothing; exit 1 when the host differs from the file (for monitoring and CI).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" boot' -l 'boot' -d 'Wait (bounded by --wait) for the devices, drivers and vGPU types the file needs: what the boot unit runs.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" wait' -l 'wait' -d 'With --boot: the most seconds to wait.' -rfka ''
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep help" version' -l 'version' -d 'Show the version.'

@@ -45,6 +45,23 @@ public struct AtomicFile: Sendable {
         syncDirectory(directory)
     }
 
+    /// Makes `path` a symbolic link to `target`: a new link beside it, renamed over it.
+    public func link(_ path: HostPath, to target: String) throws(SystemError) {
+        let full = root.path(path)
+        guard let slash = full.lastIndex(of: "/") else { throw .io(path: path.string, errno: EINVAL) }
+        let directory = String(full[..<slash])
+        try makeDirectories(directory, hostPath: path)
+        let temporary = directory + "/." + String(full[full.index(after: slash)...]) + ".gpuprep-\(getpid())"
+        unlink(temporary)
+        guard symlink(target, temporary) == 0 else { throw .io(path: path.string, errno: errno) }
+        guard rename(temporary, full) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(path: path.string, errno: code)
+        }
+        syncDirectory(directory)
+    }
+
     public func remove(_ path: HostPath) throws(SystemError) {
         let full = root.path(path)
         if unlink(full) != 0 && errno != ENOENT { throw .io(path: path.string, errno: errno) }

@@ -41,6 +41,12 @@ public struct HostRoot: Sendable, Equatable {
     public func path(_ hostPath: HostPath) -> String { prefix + hostPath.string }
 }
 
+/// Paths of this process on the machine it runs on, never under --root.
+public enum ThisProcess {
+    /// The running program, whose directory holds its helpers (gpuprep-yaml).
+    public static let executable = "/proc/self/exe"
+}
+
 /// An absolute path on the host, built only from components that cannot escape it.
 public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public let string: String

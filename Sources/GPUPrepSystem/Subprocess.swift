@@ -72,10 +72,10 @@ public enum Subprocess {
         return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), output: output)
     }
 
-    /// This program's own directory (from /proc/self/exe), where its helpers are installed.
+    /// This program's own directory, where its helpers are installed.
     public static var ownDirectory: String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let n = readlink(ThisProcess.executable, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return path.lastIndex(of: "/").map { String(path[..<$0]) }

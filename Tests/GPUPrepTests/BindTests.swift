@@ -179,6 +179,7 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
             }
             func loadModule(_ name: String) throws(SystemError) { try inner.loadModule(name) }
             func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) { try inner.replaceFile(path, content) }
+            func makeLink(_ path: HostPath, to target: String) throws(SystemError) { try inner.makeLink(path, to: target) }
         }
         var applier = Applier(writer: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))
         applier.verifyTimeoutMilliseconds = 100
@@ -263,8 +264,11 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
     @Test func bindPersistWritesPerDeviceRulesAndEarlyLoading() throws {
         let (host, kernel) = try bindHost("persist")
         let plan = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        // The early binding files, the layout file that records it, and the unit that applies that at boot.
         #expect(plan.fileChanges.map(\.path?.string) == ["/etc/udev/rules.d/61-gpuprep-vfio.rules",
-                                                          "/etc/modules-load.d/gpuprep-vfio.conf", "/etc/modprobe.d/gpuprep-vfio.conf"])
+                                                          "/etc/modules-load.d/gpuprep-vfio.conf", "/etc/modprobe.d/gpuprep-vfio.conf",
+                                                          "/etc/gpuprep/gpuprep.yaml", "/etc/systemd/system/gpuprep-apply.service",
+                                                          "/etc/systemd/system/multi-user.target.wants/gpuprep-apply.service"])
         let outcome = try apply(plan, host, kernel)
         #expect(outcome.failure == nil)
         let rules = try #require(file(host, "etc/udev/rules.d/61-gpuprep-vfio.rules"))
@@ -275,6 +279,12 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         #expect(file(host, "etc/modules-load.d/gpuprep-vfio.conf")?.hasSuffix("\nvfio_pci\n") == true)
         let softdeps = try #require(file(host, "etc/modprobe.d/gpuprep-vfio.conf"))
         #expect(softdeps.contains("softdep nouveau pre: vfio_pci\n") && softdeps.contains("softdep snd_hda_intel pre: vfio_pci\n"))
+        let recorded = try #require(try LayoutStore.load(root: try HostRoot(host.path)))
+        #expect(recorded.passthrough == [HostLayout.Passthrough(match: .init(address: PCIAddress("0000:01:00.0")), driver: "vfio-pci", companions: true)])
+        #expect(file(host, "etc/gpuprep/gpuprep.yaml")?.hasSuffix("passthrough:\n  - match: {address: \"0000:01:00.0\"}\n    driver: \"vfio-pci\"\n") == true)
+        #expect(file(host, "etc/systemd/system/gpuprep-apply.service")?.contains(" apply --boot --wait 120\n") == true)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: host.path + "/etc/systemd/system/multi-user.target.wants/gpuprep-apply.service")
+                == "/etc/systemd/system/gpuprep-apply.service")
         // Again: the files are right, nothing to do.
         #expect(try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true).isEmpty)
         // No temporary files left beside them.

@@ -105,10 +105,10 @@ import Testing
         let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
         let context = try HostContext(root: host.path)
         let plan = try SRIOVPlanner(host: context).planEnable(PCIAddress("c1:00.0")!, count: 1, persist: true)
-        #expect(plan.actions.isEmpty && plan.fileChanges.count == 1)      // already 1 VF: only the rule to write
+        #expect(plan.actions.isEmpty && plan.fileChanges.count == 3)      // already 1 VF: the layout, the unit and its link
         var report = ChangeReport(command: "sriov", dryRun: false, plan: plan, outcome: nil)
         report.outcome = try apply(plan, host, kernel)
-        #expect(ChangeText.render(report, style: TextStyle(color: false)) == "Done: 1 file written or removed, each checked.\n")
+        #expect(ChangeText.render(report, style: TextStyle(color: false)) == "Done: 3 files written or removed, each checked.\n")
     }
 
     /// What the shells get for an argument (argument-parser's `---completion` protocol).

@@ -95,6 +95,11 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         if let content { try files.write(path, content) } else { try files.remove(path) }
     }
 
+    func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
+        if failingFile == path.string { throw .io(path: path.string, errno: EROFS) }
+        try AtomicFile(root: try HostRoot(host.path)).link(path, to: target)
+    }
+
     /// An mdev: a directory under its parent's, linked from /sys/bus/mdev/devices, one instance
     /// fewer available.
     func createMdev(parent: String, type: String, uuid: String, path: HostPath) throws {

@@ -180,38 +180,87 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
         try? String(contentsOf: host.root.appendingPathComponent(path), encoding: .utf8)
     }
 
-    @Test func mdevctlDefinitionsComeAndGo() throws {
+    func layout(_ host: FakeHost) throws -> HostLayout? { try LayoutStore.load(root: try HostRoot(host.path)) }
+
+    /// create --persist records the vGPU, with its UUID (VMs name an mdev by it), in the layout
+    /// file the boot unit applies; destroy --persist takes it out again.
+    @Test func createAndDestroyAreRecordedInTheLayout() throws {
         let (host, kernel) = try vgpuHost("vgpu-mdev")
         let uuid = UUID(uuidString: "8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d")!
         let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-256", parent: nil, count: 1, uuid: uuid, persist: true)
         #expect(try apply(plan, host, kernel).failure == nil)
-        let definition = try #require(read(host, "etc/mdevctl.d/0000:41:00.0/8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d"))
-        let json = try JSONSerialization.jsonObject(with: Data(definition.utf8)) as? [String: Any]
-        #expect(json?["mdev_type"] as? String == "nvidia-256" && json?["start"] as? String == "auto" && (json?["attrs"] as? [Any])?.isEmpty == true)
+        let recorded = try layout(host)?.vgpus
+        #expect(recorded == [HostLayout.VGPUEntry(match: .init(address: PCIAddress("0000:41:00.0")), type: "GRID RTX6000-1Q",
+                                                 count: .exactly(1), uuids: [uuid])], "\(String(describing: recorded))")
         // The same UUID again, persisted: nothing to do at all.
         #expect(try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-256", parent: nil, count: 1, uuid: uuid, persist: true).0.isEmpty)
-        let (gone, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy([uuid.uuidString], all: false, parent: nil, force: false, persist: true)
-        #expect(try apply(gone, host, kernel).failure == nil)
-        #expect(read(host, "etc/mdevctl.d/0000:41:00.0/8a4b5c6d-1e2f-4a3b-9c8d-7e6f5a4b3c2d") == nil)
+        // A second one of the type counts into the same entry.
+        let (more, made) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-256", parent: "0000:41:00.0", count: 1, uuid: nil, persist: true)
+        #expect(try apply(more, host, kernel).failure == nil)
+        #expect(try layout(host)?.vgpus.first?.uuids == [uuid, made[0].uuid!] && layout(host)?.vgpus.first?.count == .exactly(2))
+        for gone in [uuid, made[0].uuid!] {
+            let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy([gone.uuidString], all: false, parent: nil, force: false, persist: true)
+            #expect(try apply(plan, host, kernel).failure == nil)
+        }
+        #expect(try layout(host)?.vgpus == [])
     }
 
-    @Test func nvidiaVFIOAndSRIOVRules() throws {
+    @Test func nvidiaVFIOAndSRIOVAreRecorded() throws {
         let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
         _ = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 4, persist: true), host, kernel)
         let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-1155", parent: "0000:26:00.4", count: 1, uuid: nil, persist: true)
         #expect(try apply(plan, host, kernel).failure == nil)
-        let rules = try #require(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules"))
-        #expect(rules.contains("ACTION==\"bind\", SUBSYSTEM==\"pci\", KERNEL==\"0000:26:00.4\", DRIVER==\"nvidia\", ATTR{nvidia/current_vgpu_type}=\"1155\"\n"))
-        #expect(rules.contains("KERNEL==\"0000:a1:00.0\", DRIVER==\"nvidia\", ATTR{sriov_numvfs}=\"4\"\n"))
+        let recorded = try #require(try layout(host))
+        #expect(recorded.sriov.map(\.vfs) == [.exactly(4)] && recorded.sriov.first?.match.address?.description == "0000:a1:00.0")
+        // The 24Q already running on the card is counted in, so the entry holds the GPU's two.
+        #expect(recorded.vgpus.map(\.type) == ["NVIDIA L40S-24Q"] && recorded.vgpus.first?.count == .exactly(2))
+        #expect(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules") == nil)
         let (gone, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy(["26:00.4"], all: false, parent: nil, force: false, persist: true)
         #expect(try apply(gone, host, kernel).failure == nil)
         _ = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planDisable(PCIAddress("a1:00.0")!, force: false, persist: true), host, kernel)
+        #expect(try layout(host)?.sriov == [] && layout(host)?.vgpus.first?.count == .exactly(1))
+    }
+
+    /// What --persist wrote before the layout file (udev rules, mdevctl definitions) is read into
+    /// it the first time it is written, and the vGPU rules it replaces are removed.
+    @Test func earlierPersistenceIsMigrated() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        try host.write("etc/udev/rules.d/62-gpuprep-vgpu.rules", """
+        # Managed by gpuprep (create/destroy/sriov --persist)
+        ACTION=="bind", SUBSYSTEM=="pci", KERNEL=="0000:26:00.0", DRIVER=="nvidia", ATTR{sriov_numvfs}="4"
+        ACTION=="bind", SUBSYSTEM=="pci", KERNEL=="0000:26:00.5", DRIVER=="nvidia", ATTR{nvidia/current_vgpu_type}="1155"
+
+        """)
+        try host.write("etc/mdevctl.d/mtty/0b5e0b5e-0000-4000-8000-000000000001", "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"auto\"\n}\n")
+        try host.write("etc/udev/rules.d/61-gpuprep-vfio.rules", "# gpuprep-device address=0000:c1:00.4 driver=vfio-pci module=vfio_pci host=nvidia\n")
+        let plan = try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 2, persist: true)
+        #expect(try apply(plan, host, kernel).failure == nil)
+        let recorded = try #require(try layout(host))
+        #expect(recorded.passthrough.map(\.match.address?.description) == ["0000:c1:00.4"] && recorded.passthrough[0].companions == false)
+        #expect(recorded.sriov.map { "\($0.match.address!) \($0.vfs)" } == ["0000:26:00.0 4", "0000:a1:00.0 2"])
+        #expect(recorded.vgpus == [
+            HostLayout.VGPUEntry(match: .init(address: PCIAddress("0000:26:00.0")), type: "nvidia-1155", count: .exactly(1)),
+            HostLayout.VGPUEntry(match: .init(parent: "mtty"), type: "mtty-2", count: .exactly(1),
+                                 uuids: [UUID(uuidString: "0b5e0b5e-0000-4000-8000-000000000001")!]),
+        ])
         #expect(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules") == nil)
+    }
+
+    /// A file an admin wrote (comments, formatting) is not rewritten: the change is refused whole.
+    @Test func aHandWrittenLayoutIsNotRewritten() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        let mine = "# mine\nversion: 1\nsriov: [{match: {address: 26:00.0}, vfs: 4}]\n"
+        try host.write("etc/gpuprep/gpuprep.yaml", mine)
+        let error = #expect(throws: GPUPrepError.self) {
+            try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 2, persist: true)
+        }
+        #expect(error?.code == .refused && error?.message.contains("has comments or formatting that rewriting it would lose") == true)
+        #expect(read(host, "etc/gpuprep/gpuprep.yaml") == mine && kernel.writes.isEmpty)
     }
 
     @Test(arguments: ["", "KERNEL==\"../x\", ATTR{sriov_numvfs}=\"4\"", "KERNEL==\"0000:01:00.0\", ATTR{../../x}=\"1\"",
                       "KERNEL==\"0000:01:00.0\", ATTR{sriov_numvfs}=\"4; rm -rf /\""])
     func hostileRulesAreIgnored(text: String) {
-        #expect(VGPUPersistence.parseRules(text).isEmpty)
+        #expect(LegacyVGPUPersistence.parseRules(text).isEmpty)
     }
 }

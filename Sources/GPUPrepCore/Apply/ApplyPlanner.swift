@@ -134,20 +134,31 @@ public struct ApplyPlanner {
                 (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
                     && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
             }
+            // A listed UUID must be this entry's vGPU, or not exist yet.
+            for uuid in entry.uuids {
+                if let other = holdings.vgpus.first(where: { $0.uuid == uuid }), !existing.contains(other) {
+                    throw GPUPrepError(.refused, "UUID \(uuid.uuidString.lowercased()) is in use by a \(other.type) vGPU on \(other.parent), not a '\(entry.type)' on \(target)")
+                }
+            }
+            let missing = entry.uuids.filter { uuid in !existing.contains { $0.uuid == uuid } }
             if adding {
-                let wanted: Int
+                var wanted: Int
                 switch entry.count {
                 case .exactly(let n): wanted = n - existing.count
                 case .max: wanted = room(for: entry.type, on: target, byParent: byParent, holdings)
                 }
+                wanted = max(wanted, missing.count)
                 guard wanted > 0 else { continue }
-                let (plan, made) = try planner.planCreate(type: entry.type, parent: target, count: wanted, uuid: nil)
+                let (plan, made) = try planner.planCreate(type: entry.type, parent: target, count: wanted, uuid: nil, uuids: missing)
                 part.plan.merge(plan)
                 part.created += made
             } else {
-                guard case .exactly(let n) = entry.count, existing.count > n else { continue }
-                // The last made go first; a vGPU a VM uses is refused, as destroy refuses it.
-                let extra = existing.sorted { $0.name < $1.name }.suffix(existing.count - n)
+                // Room for the listed UUIDs still to make; the last made go first; the listed stay;
+                // a vGPU a VM uses is refused, as destroy refuses it.
+                guard case .exactly(let n) = entry.count, existing.count > n - missing.count else { continue }
+                let removable = existing.filter { v in !entry.uuids.contains { $0 == v.uuid } }.sorted { $0.name < $1.name }
+                let extra = removable.suffix(min(removable.count, existing.count - (n - missing.count)))
+                guard !extra.isEmpty else { continue }
                 let (plan, gone) = try planner.planDestroy(extra.map(\.name), all: false, parent: nil, force: false)
                 part.plan.merge(plan)
                 part.destroyed += gone

@@ -1,3 +1,5 @@
+import FoundationEssentials
+
 /// What `apply` takes a host to: the contract's file (`gpuprep.yaml`), once read and checked.
 /// Every entry keeps the line it came from, so that a problem found while planning names it.
 public struct HostLayout: Sendable, Equatable {
@@ -37,6 +39,8 @@ public struct HostLayout: Sendable, Equatable {
         }
     }
 
+    // Entries are equal by what they ask, not by the line they were read from.
+
     public struct Passthrough: Sendable, Equatable {
         public var match: Match
         /// `vfio-pci`, `auto`, or a module name.
@@ -46,6 +50,7 @@ public struct HostLayout: Sendable, Equatable {
         public init(match: Match, driver: String = "vfio-pci", companions: Bool = true, line: Int = 0) {
             self.match = match; self.driver = driver; self.companions = companions; self.line = line
         }
+        public static func == (a: Self, b: Self) -> Bool { a.match == b.match && a.driver == b.driver && a.companions == b.companions }
     }
 
     public struct SRIOVEntry: Sendable, Equatable {
@@ -57,6 +62,7 @@ public struct HostLayout: Sendable, Equatable {
         public init(match: Match, vfs: Count, onlyWhereCapable: Bool = false, line: Int = 0) {
             self.match = match; self.vfs = vfs; self.onlyWhereCapable = onlyWhereCapable; self.line = line
         }
+        public static func == (a: Self, b: Self) -> Bool { a.match == b.match && a.vfs == b.vfs && a.onlyWhereCapable == b.onlyWhereCapable }
     }
 
     public struct VGPUEntry: Sendable, Equatable {
@@ -65,10 +71,14 @@ public struct HostLayout: Sendable, Equatable {
         public var type: String
         /// Per matched GPU (or parent).
         public var count: Count
+        /// mdev UUIDs that must be among them (VM definitions name an mdev by its UUID, so the
+        /// one made again at boot must have the same); the rest of the count get new ones.
+        public var uuids: [UUID] = []
         public var line = 0
-        public init(match: Match, type: String, count: Count, line: Int = 0) {
-            self.match = match; self.type = type; self.count = count; self.line = line
+        public init(match: Match, type: String, count: Count, uuids: [UUID] = [], line: Int = 0) {
+            self.match = match; self.type = type; self.count = count; self.uuids = uuids; self.line = line
         }
+        public static func == (a: Self, b: Self) -> Bool { a.match == b.match && a.type == b.type && a.count == b.count && a.uuids == b.uuids }
     }
 
     public var passthrough: [Passthrough] = []

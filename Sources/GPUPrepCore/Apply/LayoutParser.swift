@@ -1,3 +1,4 @@
+import FoundationEssentials
 import GPUPrepSystem
 
 /// Turns a YAML document into a `HostLayout`, checking it against the contract's schema: every
@@ -69,11 +70,25 @@ public struct LayoutParser {
             vgpus = []
             for item in try list(section.value, "vgpus") {
                 let entry = try mapping(item, "a vgpus entry")
-                try allow(entry, ["match", "type", "count"], in: "a vgpus entry")
+                try allow(entry, ["match", "type", "count", "uuids"], in: "a vgpus entry")
                 guard let type = entry["type"] else { throw fail(item, "this vgpus entry has no 'type': name one, as 'gpuprep types' lists them") }
                 guard let number = entry["count"] else { throw fail(item, "this vgpus entry has no 'count': give a number or max") }
-                vgpus!.append(HostLayout.VGPUEntry(match: try match(entry, item, allowed: ["gpu", "vendor", "device", "parent"], in: "vgpus"),
-                                                   type: try text(type.value, "type"), count: try count(number.value, "count"), line: item.line))
+                var rule = HostLayout.VGPUEntry(match: try match(entry, item, allowed: ["gpu", "vendor", "device", "parent"], in: "vgpus"),
+                                                type: try text(type.value, "type"), count: try count(number.value, "count"), line: item.line)
+                if let uuids = entry["uuids"] {
+                    for node in try list(uuids.value, "uuids") {
+                        guard let uuid = node.scalar.flatMap(UUID.init(uuidString:)) else {
+                            throw fail(node, "'\(node.scalar ?? "?")' is not a UUID: expected 8-4-4-4-12 hex digits")
+                        }
+                        guard !rule.uuids.contains(uuid) else { throw fail(node, "UUID \(uuid.uuidString.lowercased()) is listed twice") }
+                        rule.uuids.append(uuid)
+                    }
+                    guard rule.match.ids.isEmpty else { throw fail(uuids.value, "uuids name single vGPUs: match one gpu or parent, not every device of an id") }
+                    if case .exactly(let n) = rule.count, n < rule.uuids.count {
+                        throw fail(number.value, "count \(n) is less than the \(rule.uuids.count) UUIDs listed")
+                    }
+                }
+                vgpus!.append(rule)
             }
         }
         return (passthrough, sriov, vgpus)

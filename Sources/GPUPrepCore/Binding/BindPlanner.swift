@@ -87,6 +87,7 @@ public struct BindPlanner {
         if persist {
             let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }
             plan.fileChanges = PersistentBindings.steps(to: kept + persistent, files: AtomicFile(root: host.root))
+                + (try LayoutStore(host: host).recordBindings(addresses, driver: choice.text, companions: companions))
         }
         return plan
     }
@@ -178,6 +179,7 @@ public struct BindPlanner {
             let leaving = Set(targets.map(\.address))
             let kept = recordedBindings().filter { !leaving.contains($0.address) }
             plan.fileChanges = PersistentBindings.steps(to: kept, files: AtomicFile(root: host.root))
+                + (try LayoutStore(host: host).recordBindings(targets.map(\.address), driver: nil, companions: companions))
         }
         var reasons: [String] = []
         for f in targets {

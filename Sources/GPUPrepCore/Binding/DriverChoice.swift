@@ -21,6 +21,15 @@ public enum DriverChoice: Sendable, Equatable {
         }
     }
 
+    /// As the user writes it (and the layout file records it).
+    public var text: String {
+        switch self {
+        case .vfioPCI: return "vfio-pci"
+        case .auto: return "auto"
+        case .named(let name): return name
+        }
+    }
+
     static let moduleNameBytes = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-".utf8)
 }
 

@@ -8,6 +8,8 @@ public protocol HostWriter {
     func loadModule(_ name: String) throws(SystemError)
     /// Replaces a configuration file atomically (nil removes it).
     func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError)
+    /// Makes `path` a symbolic link to `target`, atomically.
+    func makeLink(_ path: HostPath, to target: String) throws(SystemError)
 }
 
 
@@ -25,6 +27,10 @@ public struct LiveHostWriter: HostWriter {
     public func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) {
         let files = AtomicFile(root: host.root)
         if let content { try files.write(path, content) } else { try files.remove(path) }
+    }
+
+    public func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
+        try AtomicFile(root: host.root).link(path, to: target)
     }
 
     public func loadModule(_ name: String) throws(SystemError) {

@@ -13,6 +13,8 @@ public struct Step: Sendable, Equatable {
         case writeFile = "write-file"
         /// Remove the file at `path`.
         case removeFile = "remove-file"
+        /// Make `path` a symbolic link to `value` (`ln -sf value path`), as `systemctl enable` does.
+        case link
         /// Check that `path` exists (an mdev the kernel made).
         case verifyExists = "verify-exists"
         /// Check that `path` no longer exists.
@@ -45,6 +47,7 @@ public struct Step: Sendable, Equatable {
             return "write \(path?.string ?? "?"):\n" + value.split(separator: "\n", omittingEmptySubsequences: false)
                 .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")
         case .removeFile: return "rm \(path?.string ?? "?")"
+        case .link: return "ln -sf \(value) \(path?.string ?? "?")"
         case .verifyExists: return "check \(path?.string ?? "?") exists"
         case .verifyAbsent: return "check \(path?.string ?? "?") is gone"
         case .verifyValue: return "check \(path?.string ?? "?") reads \(value)"

@@ -37,7 +37,8 @@ public struct Transaction {
     public var outcome = ChangeOutcome()
     var plans: [ChangePlan] = []
     var touched: [(address: PCIAddress, override: String?, driver: String?)] = []
-    var replacedFiles: [(path: HostPath, old: String?)] = []
+    /// Files and links as they were before the change wrote them (nil: absent).
+    var replacedFiles: [(path: HostPath, old: String?, wasLink: Bool)] = []
     var undoable: [Step] = []
     var failure: String?
 
@@ -112,13 +113,14 @@ public struct Applier {
         if failure == nil {
             for step in plan.fileChanges {
                 guard let path = step.path else { continue }
-                let old = AtomicFile(root: sysfs.root).read(path)
+                let oldLink = sysfs.linkTarget(path)
+                let old = oldLink ?? AtomicFile(root: sysfs.root).read(path)
                 if let error = perform(step) {
                     t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                     failure = error
                     break
                 }
-                if !t.replacedFiles.contains(where: { $0.path == path }) { t.replacedFiles.append((path, old)) }
+                if !t.replacedFiles.contains(where: { $0.path == path }) { t.replacedFiles.append((path, old, oldLink != nil)) }
                 t.outcome.records.append(StepRecord(step: step, done: true))
             }
         }
@@ -151,7 +153,7 @@ public struct Applier {
             if ok { undone += 1 }
         }
         for file in t.replacedFiles.reversed() {
-            let step = file.old.map { Step(action: .writeFile, path: file.path, value: $0, device: nil) }
+            let step = file.old.map { Step(action: file.wasLink ? .link : .writeFile, path: file.path, value: $0, device: nil) }
                 ?? Step(action: .removeFile, path: file.path, value: "", device: nil)
             let error = perform(step)
             t.outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
@@ -206,6 +208,10 @@ public struct Applier {
         case .verifyExists, .verifyAbsent, .verifyValue, .verifyListsNone:
             guard let path = step.path else { return nil }
             return verifyPath(path, step)
+        case .link:
+            guard let path = step.path else { return "a link without a path" }
+            do { try writer.makeLink(path, to: step.value) } catch { return "linking \(path) failed: \(error.message)" }
+            return nil
         case .writeFile, .removeFile:
             guard let path = step.path else { return "a file change without a path" }
             do { try writer.replaceFile(path, step.action == .writeFile ? step.value : nil) } catch {

@@ -54,14 +54,22 @@ enum HostReadinessChecks {
             if let first = off.first {
                 findings.append(Finding("vgpu.vfs", .warn, "\(off.map(\.address.description).joined(separator: ", ")) \(off.count == 1 ? "has" : "have") SR-IOV but no VFs: vGPU 17+ makes vGPUs on VFs, and they are gone after every reboot",
                                         remedy: "gpuprep sriov enable \(first.address) --persist (each such GPU)", device: first.address))
-            } else if theirs.enabled && sysfs.exists(.persistVGPURules) {
-                findings.append(Finding("vgpu.vfs", .warn, "NVIDIA's nvidia-sriov.service and gpuprep's rules (\(HostPath.persistVGPURules)) both enable VFs at boot, and race",
+            } else if theirs.enabled && gpuprepSetsVFsAtBoot(sysfs) {
+                findings.append(Finding("vgpu.vfs", .warn, "NVIDIA's nvidia-sriov.service and gpuprep (\(HostPath.layoutFile), applied at boot) both enable VFs at boot, and race",
                                         remedy: "keep one: systemctl disable nvidia-sriov, or 'gpuprep sriov disable --persist' for each GPU"))
             } else if interfaces.contains(.nvidiaVFIO) {
                 findings.append(Finding("vgpu.vfs", .pass, "every NVIDIA GPU with SR-IOV has its VFs enabled"))
             }
         }
         return findings
+    }
+
+    /// Whether gpuprep enables VFs at boot: its unit applies a layout that sets VF counts (or
+    /// the udev rules of gpuprep before the layout file do).
+    static func gpuprepSetsVFsAtBoot(_ sysfs: Sysfs) -> Bool {
+        if sysfs.exists(.persistVGPURules) { return true }
+        guard unit("gpuprep-apply.service", sysfs).enabled, let layout = try? LayoutStore.load(root: sysfs.root) else { return false }
+        return !layout.sriov.isEmpty || layout.profiles.values.contains { !($0.sriov ?? []).isEmpty }
     }
 
     /// Whether a systemd unit is installed (in any unit directory) and enabled (wanted by the

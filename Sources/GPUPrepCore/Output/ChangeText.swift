@@ -41,7 +41,7 @@ public enum ChangeText {
         }
         if outcome.devices.isEmpty {
             let writes = outcome.records.filter { $0.done && $0.step.action == .write }.count
-            let files = outcome.records.filter { $0.done && [.writeFile, .removeFile].contains($0.step.action) }.count
+            let files = outcome.records.filter { $0.done && [.writeFile, .removeFile, .link].contains($0.step.action) }.count
             let parts = [writes > 0 ? "\(writes) write\(writes == 1 ? "" : "s")" : nil,
                          files > 0 ? "\(files) file\(files == 1 ? "" : "s") written or removed" : nil].compactMap { $0 }
             return out + "Done: \(parts.isEmpty ? "nothing to change" : parts.joined(separator: " and ")), each checked.\n"

@@ -28,7 +28,7 @@ public struct SRIOVPlanner {
         let current = numVFs(address) ?? 0
         var plan = ChangePlan()
         if persist {
-            plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: String(wanted))
+            plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: count.map { .exactly($0) } ?? .max)
         }
         guard current != wanted else { return plan }
         if current != 0 {
@@ -50,7 +50,7 @@ public struct SRIOVPlanner {
         _ = try totalVFs(address)
         let current = numVFs(address) ?? 0
         var plan = ChangePlan()
-        if persist { plan.fileChanges = VGPUPersistence.settingRule(host, device: address.description, attribute: "sriov_numvfs", value: nil) }
+        if persist { plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: nil) }
         guard current != 0 else { return plan }
         // The VFs go, and with them their vGPUs and the VMs they are given to.
         let functions = try PCIDiscovery(host: host).functions(.all)

@@ -21,7 +21,8 @@ public struct VGPUPlanner {
     /// Plans `count` vGPUs of a type, within what each physical GPU can still take (see
     /// VGPUCapacityModel): an over-ask is refused with the true number and nothing is made.
     /// `parent` is an mdev parent, a VF, or a physical GPU (then its VFs).
-    public func planCreate(type wanted: String, parent: String?, count: Int, uuid: UUID?,
+    /// `uuids` (for `apply`) are given to the first mdevs made, in order.
+    public func planCreate(type wanted: String, parent: String?, count: Int, uuid: UUID?, uuids: [UUID] = [],
                            placement: Placement = .spread, persist: Bool = false) throws(GPUPrepError) -> (ChangePlan, [VGPUInstance]) {
         guard count >= 1 else { throw GPUPrepError(.usage, "--count must be 1 or more") }
         if uuid != nil && count != 1 { throw GPUPrepError(.usage, "--uuid names one vGPU: use it without --count") }
@@ -54,7 +55,7 @@ public struct VGPUPlanner {
             if offers.contains(where: { $0.parent == existing.parent && $0.id == existing.type }) {
                 var plan = ChangePlan()
                 plan.notes.append("\(existing.name) already exists as a \(existing.type) on \(existing.parent): nothing to create")
-                if persist { plan.fileChanges = VGPUPersistence.steps(for: [existing], created: true, host: host) }
+                if persist { plan.fileChanges = try LayoutStore(host: host).recordVGPUs([existing], created: true) }
                 return (plan, [existing])
             }
             throw GPUPrepError(.refused, "UUID \(uuid.uuidString.lowercased()) is in use by a \(existing.type) vGPU on \(existing.parent)")
@@ -93,13 +94,14 @@ public struct VGPUPlanner {
                 .max { (rooms[pick].parents[$0].left, -$0) < (rooms[pick].parents[$1].left, -$1) }!
             rooms[pick].parents[slot].left -= 1
             let type = rooms[pick].parents[slot].type
+            let fixed = uuid.map { [$0] } ?? uuids
             let (steps, instance) = interface == .mdev
-                ? createMdev(type, uuid: index == 0 && uuid != nil ? uuid! : UUID())
+                ? createMdev(type, uuid: index < fixed.count ? fixed[index] : UUID())
                 : createOnVF(type, gpu: rooms[pick].gpu)
             plan.actions += steps
             planned.append(instance)
         }
-        if persist { plan.fileChanges = VGPUPersistence.steps(for: planned, created: true, host: host) }
+        if persist { plan.fileChanges = try LayoutStore(host: host).recordVGPUs(planned, created: true) }
         return (plan, planned)
     }
 
@@ -172,7 +174,7 @@ public struct VGPUPlanner {
             try plan.refuse([busy.joined(separator: "; ") + "; shut \(busy.count == 1 ? "that VM" : "those VMs") down first"], unless: force)
         }
         for target in targets { plan.actions += destroySteps(target) }
-        if persist { plan.fileChanges = VGPUPersistence.steps(for: targets, created: false, host: host) }
+        if persist { plan.fileChanges = try LayoutStore(host: host).recordVGPUs(targets, created: false) }
         return (plan, targets)
     }
 
