@@ -4,7 +4,8 @@ PREFIX ?= /usr/local
 SWIFT ?= swift
 # The man page's date is pinned so that regenerating it changes nothing unless the CLI did.
 MAN_DATE := 2026-11-21
-# One release build for users, the demo, the benchmark and the VM tests: statically linked Swift
+# One release build (gpuprep, and gpuprep-yaml, apply's YAML reader, installed beside it) for
+# users, the demo, the benchmark and the VM tests: statically linked Swift
 # runtime, which starts in 0.3 s under emulation instead of 1 s, and faster natively too.
 # The runtime's libstdc++ is linked statically as well: loading libstdc++.so was 1.2 ms of a 6 ms
 # start (README, Performance). The linker takes the first libstdc++ it finds along -L, so a folder
@@ -12,7 +13,8 @@ MAN_DATE := 2026-11-21
 STATIC_CXX_DIR := $(CURDIR)/.build-static/static-libstdc++
 STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc++.a) && \
   { [ ! -f "$$a" ] || ln -sf "$$a" $(STATIC_CXX_DIR)/libstdc++.a; } && \
-  $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep -Xswiftc -L$(STATIC_CXX_DIR)
+  $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep -Xswiftc -L$(STATIC_CXX_DIR) && \
+  $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep-yaml -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
@@ -57,6 +59,8 @@ demo: build
 	[ $$? = 1 ] && echo "(exit status 1: blockers found, as expected on this sample host)" || exit 1; \
 	echo; echo "\$$ gpuprep types --root examples/hosts/vgpu-a2-t4-busy --available"; \
 	$$bin types --root examples/hosts/vgpu-a2-t4-busy --available || exit 1; \
+	echo; echo "\$$ gpuprep apply --root examples/hosts/vgpu-l40s-sriov -f examples/layouts/l40s-vgpu.yaml --dry-run"; \
+	$$bin apply --root examples/hosts/vgpu-l40s-sriov -f examples/layouts/l40s-vgpu.yaml --dry-run || exit 1; \
 	unset GPUPREP_PCI_IDS; \
 	echo; echo "\$$ gpuprep list          # this machine"; $$bin list || exit 1; \
 	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
@@ -131,6 +135,7 @@ examples:
 
 install: build
 	install -D -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/gpuprep
+	install -D -m 755 $(RELEASE_BIN)-yaml $(DESTDIR)$(PREFIX)/bin/gpuprep-yaml
 	install -D -m 644 man/gpuprep.1 $(DESTDIR)$(PREFIX)/share/man/man1/gpuprep.1
 	install -D -m 644 completions/gpuprep.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gpuprep
 	install -D -m 644 completions/_gpuprep $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_gpuprep

@@ -47,6 +47,28 @@ def mdevctl(root, runs):
         print(f"bench: mdevctl not measured ({error}); it needs root, unshare and mdevctl", file=sys.stderr)
         return None
 
+def layout_matching(gpuprep, root, env):
+    """A layout file that the host already matches: every GPU's VF count and every vGPU, by GPU
+    and type (what a monitoring `apply --check` asserts on a prepared host)."""
+    listed = json.loads(subprocess.run([gpuprep, "list", "--json", "--root", root], capture_output=True, text=True, env=env).stdout)
+    vgpus = json.loads(subprocess.run([gpuprep, "vgpus", "--json", "--root", root], capture_output=True, text=True, env=env).stdout)
+    lines = ["version: 1", "sriov:"]
+    for d in listed["devices"]:
+        if d.get("sriov") and d["sriov"]["numVFs"] > 0:
+            lines += [f'  - match: {{address: "{d["address"]}"}}', f'    vfs: {d["sriov"]["numVFs"]}']
+    counts = {}
+    for v in vgpus["vgpus"]:
+        # An mdev by its parent (a VF of an SR-IOV card, or the GPU); an nvidia-vfio vGPU by its GPU.
+        key = ("parent" if v["uuid"] else "gpu", v["parent"], v["type"])
+        counts[key] = counts.get(key, 0) + 1
+    lines.append("vgpus:")
+    for (kind, parent, vtype), n in sorted(counts.items()):
+        lines += [f'  - match: {{{kind}: "{parent}"}}', f'    type: "{vtype}"', f'    count: {n}']
+    path = os.path.join(os.path.dirname(root), f".{os.path.basename(root)}-layout.yaml")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
 def functions(root):
     return len(os.listdir(os.path.join(root, "sys/bus/pci/devices")))
 
@@ -68,6 +90,7 @@ def main():
             ("types --json", [gpuprep, "types", "--json", "--root", root], "mdevctl types --dumpjson", None, 1.0),
             ("iommu --json", [gpuprep, "iommu", "--json", "--root", root], None, None, None),
             ("conflicts --json", [gpuprep, "conflicts", "--json", "--root", root], None, None, None),
+            ("apply --check", [gpuprep, "apply", "--check", "--root", root, "-f", layout_matching(gpuprep, root, env)], None, None, None),
         ]
         # Start-up reads no host: measured once, with the last host's row.
         if name == names[-1]:
@@ -96,7 +119,7 @@ def main():
     if not smoke:
         small, big = functions(os.path.join(hosts, "bench-small")), functions(os.path.join(hosts, "bench-big"))
         print(f"\ngrowth from {small} to {big} functions ({big / small:.1f}x):")
-        for label in ("list --all --json", "list --json", "types --json", "iommu --json", "conflicts --json"):
+        for label in ("list --all --json", "list --json", "types --json", "iommu --json", "conflicts --json", "apply --check"):
             a, b = results[("bench-small", label)], results[("bench-big", label)]
             # Linear: the big host costs at most its size times the small one (fixed start-up makes it less).
             print(f"  {label:18} {a * 1000:7.1f} ms -> {b * 1000:7.1f} ms  ({b / a:5.1f}x)  {'linear' if b / a <= big / small * 1.1 else 'WORSE THAN LINEAR'}")

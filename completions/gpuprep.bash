@@ -538,7 +538,7 @@ _gpuprep_sriov_disable() {
 
 _gpuprep_apply() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --check --boot --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --check --boot --persist --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids -f --file --profile --wait)
     __gpuprep_offer_flags_options 0

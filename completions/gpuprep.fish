@@ -51,7 +51,7 @@ function __gpuprep_parse_tokens -S
                 __gpuprep_parse_subcommand 1 'root=' 'json' 'no-color' 'pci-ids=' 'force' 'persist' 'dry-run' 'version' 'h/help'
             end
         case 'apply'
-            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'f/file=' 'profile=' 'dry-run' 'check' 'boot' 'wait=' 'version' 'h/help'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'f/file=' 'profile=' 'dry-run' 'check' 'boot' 'wait=' 'persist' 'version' 'h/help'
         case 'help'
             __gpuprep_parse_subcommand -r 1 'version'
         end
@@ -249,6 +249,7 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" check' -l 'check' -d 'Change nothing; exit 1 when the host differs from the file (for monitoring and CI).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" boot' -l 'boot' -d 'Wait (bounded by --wait) for the devices, drivers and vGPU types the file needs: what the boot unit runs.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" wait' -l 'wait' -d 'With --boot: the most seconds to wait.' -rfka ''
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" persist' -l 'persist' -d 'Also make it hold at boot: install and enable gpuprep-apply.service, and write the passthrough devices\' early binding rules.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep help" version' -l 'version' -d 'Show the version.'

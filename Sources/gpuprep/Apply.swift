@@ -17,6 +17,21 @@ struct Apply: ParsableCommand {
         nothing (exit 0, "changed": false). --check changes nothing and exits 1 when the host \
         differs. --boot (what gpuprep-apply.service runs) first waits, up to --wait seconds, for \
         the devices, their drivers and the mdev parents the file names.
+
+        THE FILE
+          version: 1
+          passthrough:                       # to a VFIO driver, with the card's other functions
+            - match: {address: "0000:2b:00.0"}   # or {vendor: "10de", device: "1e84"}
+              driver: vfio-pci               # or auto, or a module name; companions: false
+          sriov:
+            - match: {address: "0000:26:00.0"}
+              vfs: max                       # or a number
+          vgpus:
+            - match: {gpu: "0000:26:00.0"}   # or {vendor, device}, or {parent: mtty}
+              type: L40S-24Q                 # a name or an id
+              count: 2                       # per GPU, or max; uuids: [...] for mdevs
+          profiles:                          # chosen with --profile; replace the sections they name
+            small: {vgpus: [{match: {vendor: "10de", device: "26b9"}, type: L40S-8Q, count: max}]}
         """
     )
 
@@ -41,6 +56,10 @@ struct Apply: ParsableCommand {
     @Option(help: ArgumentHelp("With --boot: the most seconds to wait.", valueName: "seconds"))
     var wait = 120
 
+    @Flag(help: ArgumentHelp("Also make it hold at boot: install and enable gpuprep-apply.service, and write the passthrough devices' early binding rules.",
+                             discussion: "Writes /etc/systemd/system/gpuprep-apply.service (linked from multi-user.target.wants) and, for passthrough entries, the files bind --persist writes."))
+    var persist = false
+
     func run() throws {
         try global.runReporting { () throws(GPUPrepError) in
             if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
@@ -48,7 +67,7 @@ struct Apply: ParsableCommand {
             let layout = try readLayout().choosing(profile: profile)
             var session = ChangeSession(command: "apply", dryRun: dryRun || check, open: global.openHost)
             session.lockTimeoutSeconds = boot ? Double(wait) : 10
-            var run = ApplyRun(planner: ApplyPlanner(layout: layout), session: session)
+            var run = ApplyRun(planner: ApplyPlanner(layout: layout, persist: persist), session: session)
             run.check = check
             run.boot = boot
             run.waitSeconds = wait
@@ -74,7 +93,7 @@ struct Apply: ParsableCommand {
         switch ConfigFile.read(path, limit: YAMLDocument.maximumBytes) {
         case .success(let read): bytes = read
         case .failure(.missing):
-            throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one (see 'man gpuprep', APPLY) or name it with -f")
+            throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one ('gpuprep apply --help' shows the format) or name another with -f")
         case .failure(.notRegular): throw GPUPrepError(.unreadableFile, "\(shown) is not a regular file")
         case .failure(.tooLarge(let size)): throw GPUPrepError(.unreadableFile, "\(shown) is \(size) bytes: a layout file is at most \(YAMLDocument.maximumBytes)")
         case .failure(.io(let code)): throw GPUPrepError(SystemError.io(path: shown, errno: code))

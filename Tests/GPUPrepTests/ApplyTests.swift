@@ -226,3 +226,68 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         #expect(!report.changed && report.after.sriov == ["0000:a1:00.0": 0])
     }
 }
+
+@Suite struct BootUnitTests {
+    /// The README shows the unit exactly as gpuprep writes it (for a gpuprep in /usr/local/bin).
+    @Test func theReadmeShowsTheUnit() throws {
+        let readme = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(readme.components(separatedBy: "```ini\n").dropFirst().first?.components(separatedBy: "```\n").first)
+        #expect(block == BootUnit.text(binary: "/usr/local/bin/gpuprep"))
+    }
+
+    /// systemd's own parser accepts it (where systemd-analyze is installed).
+    @Test func systemdAcceptsTheUnit() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let unit = dir.appendingPathComponent("gpuprep-apply.service")
+        try BootUnit.text(binary: "/bin/true").write(to: unit, atomically: true, encoding: .utf8)
+        let run = try Run("/usr/bin/systemd-analyze", ["verify", "--man=no", unit.path])
+        // Units it orders against may be missing here; a syntax error in ours may not.
+        let ours = run.stderr.split(separator: "\n").filter { $0.contains("gpuprep-apply.service:") }
+        #expect(ours.isEmpty, "\(run.stderr)")
+    }
+}
+
+@Suite struct ApplyCommandTests {
+    let env = ["GPUPREP_PCI_IDS": Fixtures.pciIDs, "NO_COLOR": "1"]
+
+    @Test func exitStatusesAsTheContractSays() throws {
+        let host = Fixtures.host("vgpu-a2-t4-busy")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-apply-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("layout.yaml").path
+        try "version: 1\nvgpus:\n  - match: {gpu: 3b:00.0}\n    type: T4-2Q\n    count: 2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try Run.gpuprep(["apply", "--root", host, "-f", file, "--check"], environment: env).status == 0)
+        try "version: 1\nvgpus:\n  - match: {gpu: 3b:00.0}\n    type: T4-2Q\n    count: 3\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let differs = try Run.gpuprep(["apply", "--root", host, "-f", file, "--check", "--json"], environment: env)
+        #expect(differs.status == 1 && differs.stdout.contains("\"changed\": true") && differs.stdout.contains("\"T4-2Q\": 3"))
+
+        // A mistake: exit 64, and with --json one error document naming the line.
+        try "version: 1\nvgpus:\n  - match: {gpu: 3b:00.0}\n    type: T4-2Q\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try Run.gpuprep(["apply", "--root", host, "-f", file, "--json"], environment: env)
+        #expect(bad.status == 64 && bad.stderr.contains("\"code\": \"bad-config\"") && bad.stderr.contains("layout.yaml:3: this vgpus entry has no 'count'"))
+
+        // No file, a FIFO (never waited on), both --check and --dry-run.
+        let missing = try Run.gpuprep(["apply", "--root", host], environment: env)
+        #expect(missing.status == 66 && missing.stderr == "gpuprep: error: no layout file /etc/gpuprep/gpuprep.yaml: write one ('gpuprep apply --help' shows the format) or name another with -f\n")
+        let fifo = dir.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let blocked = try Run.gpuprep(["apply", "--root", host, "-f", fifo], environment: env)
+        #expect(blocked.status == 66 && blocked.stderr.contains("is not a regular file"))
+        #expect(try Run.gpuprep(["apply", "--root", host, "-f", file, "--check", "--dry-run"], environment: env).status == 64)
+    }
+
+    /// The default file is the one under the root; --persist plans the boot unit and its link.
+    @Test func theDefaultFileAndPersist() throws {
+        let host = try Catalog.build("vgpu-mdev", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-apply-default-\(UUID().uuidString)"),
+                                     data: Fixtures.data)
+        try host.write("etc/gpuprep/gpuprep.yaml", "version: 1\nvgpus: []\n")
+        let plain = try Run.gpuprep(["apply", "--root", host.path, "--dry-run"], environment: env)
+        #expect(plain.status == 0 && plain.stdout == "The host matches /etc/gpuprep/gpuprep.yaml: nothing to do.\n")
+        let persist = try Run.gpuprep(["apply", "--root", host.path, "--dry-run", "--persist"], environment: env)
+        #expect(persist.status == 0 && persist.stdout.contains("write /etc/systemd/system/gpuprep-apply.service:")
+                && persist.stdout.contains("ln -sf /etc/systemd/system/gpuprep-apply.service /etc/systemd/system/multi-user.target.wants/gpuprep-apply.service"))
+        #expect(!host.exists("etc/systemd/system/gpuprep-apply.service") && !host.exists("run/gpuprep.lock"))
+    }
+}

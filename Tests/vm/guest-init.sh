@@ -14,11 +14,12 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot $H || echo
 # Take the binary before the tmpfs mounts below can hide where it was built (a checkout under /tmp).
 BIN=$(sed -n 's/.*gpuprep\.bin=\([^ ]*\).*/\1/p' /proc/cmdline)
 cp "$H$BIN" /gpuprep || echo "GUEST: cannot copy $BIN from the host"
+cp "$H$BIN-yaml" /gpuprep-yaml || echo "GUEST: cannot copy $BIN-yaml from the host"   # apply's YAML reader
 mount -t proc proc $H/proc; mount -t sysfs sysfs $H/sys; mount -t devtmpfs devtmpfs $H/dev
 mount -t tmpfs tmpfs $H/tmp; mount -t tmpfs tmpfs $H/run
 mount -t tmpfs tmpfs $H/usr/lib/modules && mkdir "$H/usr/lib/modules/$(uname -r)" \
   && mount --bind "/lib/modules/$(uname -r)" "$H/usr/lib/modules/$(uname -r)"
-cp /bin/vfio-group-status /gpuprep $H/tmp/
+cp /bin/vfio-group-status /gpuprep /gpuprep-yaml $H/tmp/
 
 if grep -q 'gpuprep.shell=1' /proc/cmdline; then
   . /lib.sh

@@ -10,20 +10,29 @@ import GPUPrepSystem
 /// Nothing the layout does not mention is removed.
 public struct ApplyPlanner {
     public let layout: HostLayout
+    /// Also make it hold at boot: the early binding files of the passthrough devices (so vfio
+    /// claims them before their host drivers) and gpuprep-apply.service, enabled.
+    public var persist = false
 
-    public init(layout: HostLayout) { self.layout = layout }
+    public init(layout: HostLayout, persist: Bool = false) {
+        self.layout = layout
+        self.persist = persist
+    }
 
     public enum Work: Sendable {
         case removeVGPUs(HostLayout.VGPUEntry)
         case bind(HostLayout.Passthrough)
         case setVFs(HostLayout.SRIOVEntry)
         case addVGPUs(HostLayout.VGPUEntry)
+        /// With --persist: the boot unit.
+        case installBootUnit
 
         public var line: Int {
             switch self {
             case .removeVGPUs(let e), .addVGPUs(let e): return e.line
             case .bind(let e): return e.line
             case .setVFs(let e): return e.line
+            case .installBootUnit: return 0
             }
         }
     }
@@ -40,6 +49,7 @@ public struct ApplyPlanner {
     /// Every entry, in the order they are planned and applied.
     public var work: [Work] {
         layout.vgpus.map(Work.removeVGPUs) + layout.passthrough.map(Work.bind) + layout.sriov.map(Work.setVFs) + layout.vgpus.map(Work.addVGPUs)
+            + (persist ? [.installBootUnit] : [])
     }
 
     /// Plans one entry on the host as it is now.
@@ -50,6 +60,10 @@ public struct ApplyPlanner {
             case .setVFs(let entry): return try setVFs(entry, host: host)
             case .removeVGPUs(let entry): return try vgpus(entry, host: host, adding: false)
             case .addVGPUs(let entry): return try vgpus(entry, host: host, adding: true)
+            case .installBootUnit:
+                var part = Part()
+                part.plan.fileChanges = BootUnit.installSteps(host: host)
+                return part
             }
         } catch {
             // The single commands' messages, with the line of the entry that asked.
@@ -91,7 +105,8 @@ public struct ApplyPlanner {
             part.plan.notes.append("\(layout.source):\(entry.line): no device matches \(describe(entry.match)) on this host")
             return part
         }
-        part.plan = try planner.planBind(targets.map(\.address), driver: try DriverChoice(entry.driver), companions: entry.companions, force: false)
+        part.plan = try planner.planBind(targets.map(\.address), driver: try DriverChoice(entry.driver), companions: entry.companions, force: false,
+                                         persist: persist, recordInLayout: false)
         return part
     }
 

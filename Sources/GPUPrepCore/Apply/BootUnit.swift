@@ -8,7 +8,8 @@ import GPUPrepSystem
 /// after udev has loaded drivers; and before the stacks that start VMs on those devices
 /// (libvirtd, nova-compute, kubelet, Proxmox's pve-guests), which would otherwise find them
 /// missing. `After=` on a unit that is not installed is no error, so one unit serves every host.
-/// `--boot` waits, bounded, for the devices and drivers instead of a fixed sleep.
+/// Instead of systemd-udev-settle (deprecated) or a fixed sleep, `--boot` waits, bounded, for
+/// the devices and drivers the layout names.
 public enum BootUnit {
     public static func text(binary: String) -> String {
         """
@@ -16,11 +17,10 @@ public enum BootUnit {
         [Unit]
         Description=Apply the GPU layout (gpuprep): VFIO bindings, SR-IOV VFs and vGPUs
         ConditionPathExists=/etc/gpuprep/gpuprep.yaml
-        After=systemd-modules-load.service systemd-udev-settle.service systemd-udev-trigger.service
+        After=systemd-modules-load.service systemd-udev-trigger.service
         After=nvidia-persistenced.service nvidia-vgpud.service nvidia-vgpu-mgr.service nvidia-sriov.service
         Before=libvirtd.service virtqemud.service nova-compute.service kubelet.service pve-guests.service
-        Wants=systemd-udev-settle.service
-
+        
         [Service]
         Type=oneshot
         RemainAfterExit=yes

@@ -54,8 +54,9 @@ public struct BindPlanner {
 
     // MARK: bind
 
+    /// `persist`: also the early binding files, and (`recordInLayout`) the entry in the layout file.
     public func planBind(_ addresses: [PCIAddress], driver choice: DriverChoice, companions: Bool,
-                         force: Bool, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
+                         force: Bool, persist: Bool = false, recordInLayout: Bool = true) throws(GPUPrepError) -> ChangePlan {
         let targets = try devices(addresses, companions: companions)
         var plan = ChangePlan()
         let moving = Set(targets.map(\.address))
@@ -87,7 +88,7 @@ public struct BindPlanner {
         if persist {
             let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }
             plan.fileChanges = PersistentBindings.steps(to: kept + persistent, files: AtomicFile(root: host.root))
-                + (try LayoutStore(host: host).recordBindings(addresses, driver: choice.text, companions: companions))
+            if recordInLayout { plan.fileChanges += try LayoutStore(host: host).recordBindings(addresses, driver: choice.text, companions: companions) }
         }
         return plan
     }
