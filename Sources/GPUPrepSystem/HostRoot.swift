@@ -90,6 +90,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let kernelCmdline = HostPath(unchecked: "/etc/kernel/cmdline")
     public static let proxmoxConfig = HostPath(unchecked: "/etc/pve")
     public static let proxmoxBootTool = HostPath(unchecked: "/usr/sbin/proxmox-boot-tool")
+    /// NVIDIA's tool for enabling a GPU's VFs, installed with its vGPU host driver.
+    public static let sriovManage = HostPath(unchecked: "/usr/lib/nvidia/sriov-manage")
     public static let defaultGrub = HostPath(unchecked: "/etc/default/grub")
     public static let defaultGrubD = HostPath(unchecked: "/etc/default/grub.d")
     public static let blsEntries = HostPath(unchecked: "/boot/loader/entries")

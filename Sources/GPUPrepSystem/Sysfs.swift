@@ -69,6 +69,9 @@ public struct Sysfs: Sendable {
     }
 
     /// Whether anything (file, directory, link target) exists at the path.
+    /// Whether the path is a regular file this process may execute.
+    public func isExecutable(_ path: HostPath) -> Bool { Subprocess.isExecutable(root.path(path)) }
+
     public func exists(_ path: HostPath) -> Bool {
         access(root.path(path), F_OK) == 0
     }

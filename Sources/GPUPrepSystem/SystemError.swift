@@ -8,6 +8,8 @@ public enum SystemError: Error, Sendable, Equatable {
     case libpci(String)
     case libkmod(String)
     case locked(path: String)
+    /// A program gpuprep ran exited with a failure; `output` is the last line it printed.
+    case program(path: String, status: Int32, output: String)
 
     public var message: String {
         switch self {
@@ -21,6 +23,8 @@ public enum SystemError: Error, Sendable, Equatable {
             return "libpci: \(text)"
         case let .libkmod(text):
             return "libkmod: \(text)"
+        case let .program(path, status, output):
+            return "\(path) exited with status \(status)\(output.isEmpty ? "" : ": \(output)")"
         case let .locked(path):
             return "another gpuprep is changing this host (lock \(path) is held): wait for it and run again"
         }

@@ -291,3 +291,28 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         #expect(!host.exists("etc/systemd/system/gpuprep-apply.service") && !host.exists("run/gpuprep.lock"))
     }
 }
+
+@Suite struct SRIOVManageTests {
+    /// Where NVIDIA's sriov-manage is installed, all VFs are enabled with it (and said so); a
+    /// smaller count is written to sriov_numvfs, since the tool has no count. Either way the
+    /// kernel's count and the last VF are checked, and a failure is undone.
+    @Test func sriovManageEnablesAllVFs() throws {
+        let (host, kernel) = try vgpuHost("vgpu-l40s-sriov")
+        var planner = SRIOVPlanner(host: try HostContext(root: host.path))
+        #expect(planner.sriovManage == nil)    // never a program from a --root tree
+        planner.sriovManage = .sriovManage
+        let all = try planner.planEnable(PCIAddress("a1:00.0")!, count: nil)
+        #expect(all.actions.first?.shell == "/usr/lib/nvidia/sriov-manage -e 0000:a1:00.0")
+        #expect(all.notes == ["VFs enabled with NVIDIA's /usr/lib/nvidia/sriov-manage (-e), as NVIDIA asks"])
+        #expect(try apply(all, host, kernel).failure == nil && kernel.programs == ["/usr/lib/nvidia/sriov-manage -e 0000:a1:00.0"])
+        #expect(host.exists("sys/bus/pci/devices/0000:a1:00.0/virtfn31"))
+        let some = try planner.planEnable(PCIAddress("c1:00.0")!, count: nil)
+        // From 1 VF: through 0, then the tool, which fails; the one VF is given back.
+        kernel.failingWrite = (kernel.writes.count + 2, EIO)
+        let failed = try apply(some, host, kernel).failure
+        #expect(failed?.code == .applyFailed && failed?.message.contains("rolled back: 1 step undone") == true, "\(String(describing: failed))")
+        #expect(try String(contentsOfFile: host.path + "/sys/bus/pci/devices/0000:c1:00.0/sriov_numvfs", encoding: .utf8).hasPrefix("1"))
+        let four = try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("c1:00.0")!, count: 4)
+        #expect(four.actions.map(\.action).contains(.run) == false)
+    }
+}

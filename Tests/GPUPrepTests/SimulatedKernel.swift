@@ -95,6 +95,16 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         if let content { try files.write(path, content) } else { try files.remove(path) }
     }
 
+    /// NVIDIA's sriov-manage -e: every VF of the GPU, as a write of sriov_totalvfs would.
+    private(set) var programs: [String] = []
+    func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
+        programs.append(([program.string] + arguments).joined(separator: " "))
+        guard arguments.count == 2, arguments[0] == "-e",
+              let total = try? String(contentsOf: host.root.appendingPathComponent(host.devicePath(arguments[1]) + "/sriov_totalvfs"), encoding: .utf8)
+        else { throw .program(path: program.string, status: 1, output: "usage") }
+        try write(HostPath.sysBusPCIDevices.child(arguments[1], "sriov_numvfs"), total)
+    }
+
     func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
         if failingFile == path.string { throw .io(path: path.string, errno: EROFS) }
         try AtomicFile(root: try HostRoot(host.path)).link(path, to: target)

@@ -13,6 +13,7 @@ public struct ApplyPlanner {
     /// Also make it hold at boot: the early binding files of the passthrough devices (so vfio
     /// claims them before their host drivers) and gpuprep-apply.service, enabled.
     public var persist = false
+    let readings = HostReadings()
 
     public init(layout: HostLayout, persist: Bool = false) {
         self.layout = layout
@@ -98,7 +99,7 @@ public struct ApplyPlanner {
     // MARK: bindings
 
     func bind(_ entry: HostLayout.Passthrough, host: HostContext) throws(GPUPrepError) -> Part {
-        let planner = try BindPlanner(host: host)
+        let planner = try readings.bindPlanner(host)
         let targets = try functions(entry.match, planner.functions, host: host)
         var part = Part()
         guard !targets.isEmpty else {
@@ -113,7 +114,7 @@ public struct ApplyPlanner {
     // MARK: VFs
 
     func setVFs(_ entry: HostLayout.SRIOVEntry, host: HostContext) throws(GPUPrepError) -> Part {
-        let all = try PCIDiscovery(host: host).functions(.all)
+        let all = try readings.functions(host)
         var part = Part()
         let planner = SRIOVPlanner(host: host)
         for target in try functions(entry.match, all, host: host) {
@@ -135,14 +136,14 @@ public struct ApplyPlanner {
     /// Where an entry's vGPUs go: each matched GPU, or the named parent.
     func vgpuTargets(_ entry: HostLayout.VGPUEntry, host: HostContext) throws(GPUPrepError) -> [String] {
         if let parent = entry.match.parent { return [parent] }
-        let all = try PCIDiscovery(host: host).functions(.all)
+        let all = try readings.functions(host)
         return try functions(entry.match, all, host: host).map(\.address.description)
     }
 
     func vgpus(_ entry: HostLayout.VGPUEntry, host: HostContext, adding: Bool) throws(GPUPrepError) -> Part {
         var part = Part()
         let planner = VGPUPlanner(host: host)
-        let holdings = GPUHoldings.read(host, openFiles: OpenFiles.scan(host))
+        let holdings = readings.holdings(host)
         for target in try vgpuTargets(entry, host: host) {
             let byParent = entry.match.parent != nil
             let existing = holdings.vgpus.filter { v in

@@ -101,7 +101,7 @@ public struct ApplyRun {
     /// The key a vGPU is counted under: the entry's parent, or its GPU.
     func target(of vgpu: VGPUInstance, _ entry: HostLayout.VGPUEntry, _ host: HostContext) -> String {
         if let parent = entry.match.parent { return parent }
-        return vgpu.uuid == nil ? vgpu.parent : GPUHoldings.read(host, withCapacity: false).gpu(of: vgpu.parent)
+        return vgpu.uuid == nil ? vgpu.parent : planner.readings.holdings(host).gpu(of: vgpu.parent)
     }
 
     /// Plans one entry; vGPUs on a GPU whose VFs were just enabled may need their types to

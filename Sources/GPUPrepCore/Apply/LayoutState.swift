@@ -14,7 +14,7 @@ public struct LayoutState: Sendable, Equatable, Encodable {
     /// Reads the state of what the layout mentions from the host.
     public static func read(_ planner: ApplyPlanner, host: HostContext) -> LayoutState {
         var state = LayoutState()
-        guard let all = try? PCIDiscovery(host: host).functions(.all) else { return state }
+        guard let all = try? planner.readings.functions(host) else { return state }
         for entry in planner.layout.passthrough {
             for f in (try? planner.functions(entry.match, all, host: host)) ?? [] {
                 var group = [f]
@@ -30,7 +30,7 @@ public struct LayoutState: Sendable, Equatable, Encodable {
             }
         }
         if !planner.layout.vgpus.isEmpty {
-            let holdings = GPUHoldings.read(host, withCapacity: false)
+            let holdings = planner.readings.holdings(host)
             for entry in planner.layout.vgpus {
                 for target in (try? planner.vgpuTargets(entry, host: host)) ?? [] {
                     let byParent = entry.match.parent != nil

@@ -10,6 +10,8 @@ public protocol HostWriter {
     func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError)
     /// Makes `path` a symbolic link to `target`, atomically.
     func makeLink(_ path: HostPath, to target: String) throws(SystemError)
+    /// Runs a host program (only ever a fixed one: NVIDIA's sriov-manage) with arguments.
+    func run(_ program: HostPath, _ arguments: [String]) throws(SystemError)
 }
 
 
@@ -31,6 +33,29 @@ public struct LiveHostWriter: HostWriter {
 
     public func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
         try AtomicFile(root: host.root).link(path, to: target)
+    }
+
+    /// Only on the live host: a program inside a --root tree is never run. NVIDIA documents that
+    /// sriov-manage fails with "Cannot obtain unbindLock" while a client such as a monitoring
+    /// agent holds the GPU, and that it can hang: each try is bounded, and a failed one is
+    /// tried again twice, 2 s apart (shared/notes/vgpu-and-stacks.md).
+    public func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
+        guard host.root.isLiveHost else {
+            throw .program(path: program.string, status: -1, output: "not run: programs run only on the live host, never from a --root tree")
+        }
+        var last = SystemError.program(path: program.string, status: -1, output: "")
+        for attempt in 0..<3 {
+            if attempt > 0 { pause(milliseconds: 2000) }
+            let result: Subprocess.Result
+            do throws(SystemError) { result = try Subprocess.run([program.string] + arguments, input: [], timeoutSeconds: 60) } catch {
+                last = error
+                continue
+            }
+            if result.status == 0 { return }
+            let said = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+            last = .program(path: program.string, status: result.status, output: said)
+        }
+        throw last
     }
 
     public func loadModule(_ name: String) throws(SystemError) {

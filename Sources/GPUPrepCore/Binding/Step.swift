@@ -15,6 +15,9 @@ public struct Step: Sendable, Equatable {
         case removeFile = "remove-file"
         /// Make `path` a symbolic link to `value` (`ln -sf value path`), as `systemctl enable` does.
         case link
+        /// Run the program at `path` with the arguments in `value` (NVIDIA's sriov-manage, on the
+        /// live host only), bounded in time.
+        case run
         /// Check that `path` exists (an mdev the kernel made).
         case verifyExists = "verify-exists"
         /// Check that `path` no longer exists.
@@ -48,6 +51,7 @@ public struct Step: Sendable, Equatable {
                 .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")
         case .removeFile: return "rm \(path?.string ?? "?")"
         case .link: return "ln -sf \(value) \(path?.string ?? "?")"
+        case .run: return "\(path?.string ?? "?") \(value)"
         case .verifyExists: return "check \(path?.string ?? "?") exists"
         case .verifyAbsent: return "check \(path?.string ?? "?") is gone"
         case .verifyValue: return "check \(path?.string ?? "?") reads \(value)"

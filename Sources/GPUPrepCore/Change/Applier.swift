@@ -208,6 +208,10 @@ public struct Applier {
         case .verifyExists, .verifyAbsent, .verifyValue, .verifyListsNone:
             guard let path = step.path else { return nil }
             return verifyPath(path, step)
+        case .run:
+            guard let path = step.path else { return "a program without a path" }
+            do { try writer.run(path, step.value.split(separator: " ").map(String.init)) } catch { return error.message }
+            return nil
         case .link:
             guard let path = step.path else { return "a link without a path" }
             do { try writer.makeLink(path, to: step.value) } catch { return "linking \(path) failed: \(error.message)" }

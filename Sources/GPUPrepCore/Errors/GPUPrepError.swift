@@ -61,7 +61,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         switch error {
         case .invalidRoot: self.init(.invalidRoot, error.message)
         case .unsafePathComponent: self.init(.unsafePath, error.message)
-        case .io, .libpci, .libkmod: self.init(.system, error.message)
+        case .io, .libpci, .libkmod, .program: self.init(.system, error.message)
         case .locked: self.init(.locked, error.message)
         }
     }

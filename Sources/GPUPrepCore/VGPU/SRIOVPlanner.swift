@@ -3,7 +3,13 @@ import GPUPrepSystem
 /// Enabling and disabling SR-IOV VFs (what NVIDIA's `sriov-manage -e` does), planned and verified.
 public struct SRIOVPlanner {
     public let host: HostContext
-    public init(host: HostContext) { self.host = host }
+    /// NVIDIA's sriov-manage, when it is installed on the live host (never one in a --root tree).
+    public var sriovManage: HostPath?
+
+    public init(host: HostContext) {
+        self.host = host
+        sriovManage = host.root.isLiveHost && host.sysfs.isExecutable(.sriovManage) ? .sriovManage : nil
+    }
 
     func numVFs(_ address: PCIAddress) -> Int? {
         host.sysfs.read(HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")).flatMap { Int($0) }
@@ -38,6 +44,15 @@ public struct SRIOVPlanner {
         }
         let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
         var write = Step.write(path, String(wanted), device: address)
+        // NVIDIA asks that its GPUs' VFs be enabled with sriov-manage (some driver releases
+        // refuse a raw sriov_numvfs write); it enables all of them, so a smaller count is
+        // written directly. Either way the count and the last VF are checked after.
+        if let tool = sriovManage, wanted == total {
+            write = Step(action: .run, path: tool, value: "-e \(address)", device: address)
+            plan.notes.append("VFs enabled with NVIDIA's \(tool) (-e), as NVIDIA asks")
+        } else if let tool = sriovManage {
+            plan.notes.append("\(tool) enables every VF; for \(wanted) of \(total), sriov_numvfs is written directly")
+        }
         write.undo = [.write(path, "0", device: address), Step(action: .verifyValue, path: path, value: "0", device: address)]
         plan.actions += [write, Step(action: .verifyValue, path: path, value: String(wanted), device: address),
                          Step(action: .verifyExists, path: HostPath.sysBusPCIDevices.child(address.description, "virtfn\(wanted - 1)"),
