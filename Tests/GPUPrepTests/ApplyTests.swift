@@ -85,6 +85,12 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         ("version: 1\nvgpus: [\n  {match: {gpu: 2b:00.0}}\n", "gpuprep.yaml:4:1: not valid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"),
         ("version: 1\nversion: 1\n", "gpuprep.yaml:1:1: not valid YAML: the key 'version' appears twice in one mapping"),
         ("", "gpuprep.yaml: the file is empty: it needs at least 'version: 1'"),
+        ("version: 1\nsriov:\n  - match: {address: 26:00.0}\n    vfs: 4\n  - match: {address: 0000:26:00.0}\n    vfs: max\n",
+         "gpuprep.yaml:5: the VF count of 0000:26:00.0 is already given at line 3: keep one entry"),
+        ("version: 1\nvgpus:\n  - {match: {gpu: 26:00.0}, type: x, count: 1}\n  - {match: {gpu: 26:00.0}, type: x, count: 2}\n",
+         "gpuprep.yaml:4: the 'x' vGPUs on 0000:26:00.0 are already given at line 3: keep one entry"),
+        ("version: 1\nvgpus:\n  - {match: {parent: mtty}, type: mtty-1, count: 1, uuids: [nope]}\n",
+         "gpuprep.yaml:3: 'nope' is not a UUID: expected 8-4-4-4-12 hex digits"),
     ])
     func mistakesNameTheirLine(text: String, message: String) {
         let error = layoutError(text)

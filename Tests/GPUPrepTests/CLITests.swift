@@ -163,6 +163,22 @@ import Testing
         #expect(try validate(failed.stderr, against: "error.schema.json").status == 0)
     }
 
+    @Test func applyReportsValidate() throws {
+        let host = try Catalog.build("vgpu-l40s-sriov", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-schema-\(UUID().uuidString)"),
+                                     data: Fixtures.data)
+        let layout = Fixtures.packageRoot.appendingPathComponent("examples/layouts/l40s-vgpu.yaml").path
+        for flags in [["--dry-run"], ["--check"], ["--dry-run", "--persist"]] {
+            let run = try Run.gpuprep(["apply", "--json", "--root", host.path, "-f", layout] + flags)
+            let check = try validate(run.stdout, against: "apply.schema.json")
+            #expect(check.status == 0, "\(flags): \(check.stdout)\(check.stderr)")
+        }
+        // No kernel behind the tree: the VF count never changes, the run is undone, and says so.
+        let failed = try Run.gpuprep(["apply", "--json", "--root", host.path, "-f", layout])
+        #expect(failed.status == 74 && failed.stdout.contains("\"changed\": false"))
+        let check = try validate(failed.stdout, against: "apply.schema.json")
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
     @Test func vgpuReportsValidate() throws {
         let host = try Catalog.build("vgpu-mdev", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-schema-\(UUID().uuidString)"),
                                      data: Fixtures.data)

@@ -20,6 +20,7 @@ public struct LayoutParser {
         }
         var layout = HostLayout(source: source)
         let sections = try self.sections(top)
+        try noDuplicates(sections)
         layout.passthrough = sections.passthrough ?? []
         layout.sriov = sections.sriov ?? []
         layout.vgpus = sections.vgpus ?? []
@@ -28,6 +29,7 @@ public struct LayoutParser {
                 let fields = try mapping(body, "profile '\(name)'")
                 try allow(fields, ["passthrough", "sriov", "vgpus"], in: "profile '\(name)'")
                 let sections = try self.sections(fields)
+                try noDuplicates(sections)
                 layout.profiles[name] = HostLayout.Profile(passthrough: sections.passthrough, sriov: sections.sriov, vgpus: sections.vgpus)
             }
         }
@@ -92,6 +94,27 @@ public struct LayoutParser {
             }
         }
         return (passthrough, sriov, vgpus)
+    }
+
+    /// One device (or GPU and type) said twice would be applied twice, each undoing the other.
+    func noDuplicates(_ sections: (passthrough: [HostLayout.Passthrough]?, sriov: [HostLayout.SRIOVEntry]?, vgpus: [HostLayout.VGPUEntry]?)) throws(GPUPrepError) {
+        /// `said` names what an entry sets: "the VF count of 0000:26:00.0 is".
+        func check<T>(_ entries: [T], _ said: (T) -> String, line: (T) -> Int) throws(GPUPrepError) {
+            var seen: [String: Int] = [:]
+            for entry in entries {
+                let k = said(entry)
+                if let first = seen[k] {
+                    throw GPUPrepError(.badConfig, "\(source):\(line(entry)): \(k) already given at line \(first): keep one entry")
+                }
+                seen[k] = line(entry)
+            }
+        }
+        func name(_ m: HostLayout.Match) -> String {
+            m.address?.description ?? m.parent ?? m.ids.map(\.description).joined(separator: ",")
+        }
+        try check(sections.passthrough ?? [], { "the driver of \(name($0.match)) is" }, line: \.line)
+        try check(sections.sriov ?? [], { "the VF count of \(name($0.match)) is" }, line: \.line)
+        try check(sections.vgpus ?? [], { "the '\($0.type)' vGPUs on \(name($0.match)) are" }, line: \.line)
     }
 
     func match(_ entry: Fields, _ item: YAMLNode, allowed: [String], in section: String) throws(GPUPrepError) -> HostLayout.Match {
