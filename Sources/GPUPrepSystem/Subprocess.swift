@@ -33,8 +33,10 @@ public enum Subprocess {
             close(toChild[1]); close(fromChild[0])
             throw .io(path: arguments[0], errno: spawned)
         }
-        // The helper reads all of its input before it writes: write, close, then read.
-        signal(SIGPIPE, SIG_IGN)
+        // The helper reads all of its input before it writes: write, close, then read. A child
+        // that exits early must not take this process with it (SIGPIPE) while it writes.
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
         var offset = 0
         while offset < input.count {
             let n = input.withUnsafeBytes { Glibc.write(toChild[1], $0.baseAddress! + offset, $0.count - offset) }

@@ -322,3 +322,27 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         #expect(four.actions.map(\.action).contains(.run) == false)
     }
 }
+
+@Suite struct LayoutWriterTests {
+    /// What --persist writes reads back as the same layout, and renders the same again: the
+    /// test --persist uses to know a file is its own, which it may rewrite.
+    @Test func whatIsWrittenReadsBack() throws {
+        var original = HostLayout(source: "gpuprep.yaml")
+        original.passthrough = [HostLayout.Passthrough(match: .init(address: PCIAddress("0000:2b:00.0")), driver: "vfio-pci"),
+                                HostLayout.Passthrough(match: .init(ids: [.init(vendor: 0x10de, device: 0x1e84)]), driver: "auto", companions: false)]
+        original.sriov = [HostLayout.SRIOVEntry(match: .init(address: PCIAddress("0000:26:00.0")), vfs: .max),
+                          HostLayout.SRIOVEntry(match: .init(address: PCIAddress("0000:a1:00.0")), vfs: .exactly(4))]
+        original.vgpus = [HostLayout.VGPUEntry(match: .init(address: PCIAddress("0000:26:00.0")), type: "NVIDIA L40S-24Q", count: .exactly(2)),
+                          HostLayout.VGPUEntry(match: .init(parent: "mtty"), type: "mtty-2", count: .max,
+                                               uuids: [UUID(uuidString: "0b5e0b5e-0000-4000-8000-00000000a001")!]),
+                          HostLayout.VGPUEntry(match: .init(ids: [.init(vendor: 0x10de, device: 0x26b9)]), type: "say \"hi\"\\", count: .exactly(0))]
+        original.profiles = ["small": HostLayout.Profile(vgpus: [HostLayout.VGPUEntry(match: .init(parent: "mdpy"), type: "mdpy-vga", count: .exactly(1))]),
+                             "none": HostLayout.Profile(passthrough: [], sriov: [])]
+        let text = LayoutWriter.render(original)
+        let read = try layout(text)
+        #expect(read == original)
+        #expect(LayoutWriter.render(read) == text)
+        #expect(LayoutWriter.render(HostLayout()) == LayoutWriter.header + "version: 1\n")
+        #expect(try layout(LayoutWriter.render(HostLayout())).isEmpty)
+    }
+}

@@ -57,7 +57,7 @@ public struct ApplyRun {
         }
         report.outcome = applier.finish(transaction)
         if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
-        report.after = LayoutState.read(planner, host: try session.open())
+        if let now = try? session.open() { report.after = LayoutState.read(planner, host: now) }
         return report
     }
 
@@ -87,7 +87,7 @@ public struct ApplyRun {
                 }
             }
             if case .addVGPUs(let entry) = work {
-                for made in part.created { after.vgpus[made.uuid == nil ? made.parent : target(of: made, entry, host), default: [:]][entry.type, default: 0] += 1 }
+                for made in part.created { after.vgpus[target(of: made, entry, host), default: [:]][entry.type, default: 0] += 1 }
             }
             if case .removeVGPUs(let entry) = work {
                 for gone in part.destroyed { after.vgpus[target(of: gone, entry, host), default: [:]][entry.type, default: 0] -= 1 }
@@ -98,7 +98,8 @@ public struct ApplyRun {
         report.after = after
     }
 
-    /// The key a vGPU is counted under: the entry's parent, or its GPU.
+    /// The key a vGPU is counted under: the entry's parent, or its GPU (an nvidia-vfio vGPU's
+    /// parent is its GPU already).
     func target(of vgpu: VGPUInstance, _ entry: HostLayout.VGPUEntry, _ host: HostContext) -> String {
         if let parent = entry.match.parent { return parent }
         return vgpu.uuid == nil ? vgpu.parent : planner.readings.holdings(host).gpu(of: vgpu.parent)
