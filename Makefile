@@ -19,7 +19,7 @@ RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
 
-.PHONY: deps build demo test vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
+.PHONY: deps build demo test test-fleet vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
 
 # System packages the build and the tests need; installed with apt when missing and root.
 deps:
@@ -33,6 +33,9 @@ deps:
 	@command -v $(SWIFT) >/dev/null || { echo "swift not found: install a Swift 6 toolchain (swift.org)"; exit 1; }
 	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema \
 	  || { echo "the tests need python3 with jsonschema (apt-get install python3-jsonschema)"; exit 1; }
+	@command -v ansible-playbook >/dev/null && python3 -c 'import ansible, yaml' 2>/dev/null \
+	  || python3 -m pip install -q 'ansible-core>=2.16,<2.20' \
+	  || { echo "the tests need ansible-core 2.16 or later (python3 -m pip install ansible-core)"; exit 1; }
 
 build: deps
 	$(STATIC_BUILD)
@@ -69,7 +72,31 @@ test: deps
 	$(SWIFT) test
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory bench-smoke
+	$(MAKE) --no-print-directory test-fleet
 	$(MAKE) --no-print-directory vmtest
+
+# The Ansible collection (a playbook of cases against copies of the sample hosts, and its modules'
+# documentation against their code) and the Kubernetes manifests, with the release build.
+FLEET_TMP := $(shell mktemp -d -u /tmp/gpuprep-fleet.XXXXXX)
+test-fleet:
+	$(STATIC_BUILD)
+	@mkdir -p $(FLEET_TMP) && cp -a examples/hosts $(FLEET_TMP)/ && \
+	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible ANSIBLE_NOCOLOR=1 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \
+	  GPUPREP_BIN=$(CURDIR)/$(RELEASE_BIN) GPUPREP_HOSTS=$(FLEET_TMP)/hosts GPUPREP_LAYOUTS=$(CURDIR)/examples/layouts \
+	  ansible-playbook ansible/tests/collection.yml > $(FLEET_TMP)/playbook.log 2>&1; rc=$$?; \
+	  echo "ansible: $$(grep -E '^localhost +:' $(FLEET_TMP)/playbook.log) (the ignored ones are the cases that must fail)"; \
+	  [ $$rc = 0 ] || { echo "ansible: the collection's playbook failed:"; grep -B2 -A12 'Assertion failed\|FAILED' $(FLEET_TMP)/playbook.log | tail -n 40; exit 1; }
+	@# The README's example: the fleet playbook in check mode (one host differs), then a normal run on the host that matches.
+	@export PWD=$(CURDIR) ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible ANSIBLE_NOCOLOR=1; \
+	  recap=$$(ansible-playbook -i ansible/examples/inventory.yml ansible/examples/vgpu-fleet.yml --check --diff | grep -E '^(a2-t4|l40s)-sample +:' | tr -s ' '); \
+	  echo "$$recap" | grep -q 'a2-t4-sample : ok=3 changed=0 unreachable=0 failed=0' && echo "$$recap" | grep -q 'l40s-sample : ok=4 changed=1 unreachable=0 failed=0' \
+	  || { echo "ansible: the example playbook in check mode did not end as the README shows: $$recap"; exit 1; }; \
+	  recap=$$(ansible-playbook -i ansible/examples/inventory.yml ansible/examples/vgpu-fleet.yml --limit a2-t4-sample | grep -E '^a2-t4-sample +:' | tr -s ' '); \
+	  echo "$$recap" | grep -q 'changed=0 unreachable=0 failed=0' || { echo "ansible: the example playbook's normal run: $$recap"; exit 1; }; \
+	  echo "ansible: the example playbook ends as the README shows"
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible PYTHONPATH=$(CURDIR)/ansible python3 ansible/tests/check-docs.py
+	python3 Tests/deploy/check-manifests.py $(RELEASE_BIN) examples/hosts/vgpu-l40s-sriov
+	@rm -rf $(FLEET_TMP)
 
 # The real-kernel tests: Debian's kernel under QEMU runs Tests/vm/scenarios against this build.
 vmtest:

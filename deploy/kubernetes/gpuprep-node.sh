@@ -1,0 +1,21 @@
+#!/bin/sh
+# The DaemonSet's loop (installed in the image as /usr/local/bin/gpuprep-node): choose the
+# profile from this node's gpuprep.dev/profile label, apply the layout as at boot, mark the pod
+# ready, and apply it again every GPUPREP_INTERVAL seconds. A refusal (a vGPU a VM uses, more
+# than a GPU can take) changes nothing and is logged; the pod keeps running, not ready until
+# one apply has succeeded.
+set -u
+sa=/var/run/secrets/kubernetes.io/serviceaccount
+profile=""
+if [ -n "${NODE_NAME:-}" ] && [ -r "$sa/token" ]; then
+  labels=$(curl -fsS --cacert "$sa/ca.crt" -H "Authorization: Bearer $(cat "$sa/token")" \
+    "https://kubernetes.default.svc/api/v1/nodes/$NODE_NAME") || { echo "gpuprep-node: cannot read node $NODE_NAME" >&2; exit 1; }
+  profile=$(printf '%s' "$labels" | jq -r '.metadata.labels["gpuprep.dev/profile"] // empty')
+fi
+set -- --root /host -f /etc/gpuprep/gpuprep.yaml
+[ -n "$profile" ] && set -- "$@" --profile "$profile"
+echo "gpuprep-node: node ${NODE_NAME:-?}, profile ${profile:-(the file as it is)}"
+gpuprep apply --boot "$@" && touch /run/gpuprep-node/applied
+while sleep "${GPUPREP_INTERVAL:-300}"; do
+  gpuprep apply "$@" && touch /run/gpuprep-node/applied
+done
