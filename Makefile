@@ -16,7 +16,7 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep -Xswiftc -L$(STATIC_CXX_DIR) && \
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep-yaml -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
-APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema
+APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema libvirt-clients libxml2-utils
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
 
 .PHONY: deps build demo test test-fleet vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
@@ -33,6 +33,9 @@ deps:
 	@command -v $(SWIFT) >/dev/null || { echo "swift not found: install a Swift 6 toolchain (swift.org)"; exit 1; }
 	@python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install -q jsonschema \
 	  || { echo "the tests need python3 with jsonschema (apt-get install python3-jsonschema)"; exit 1; }
+	@# gpuprep export's outputs are read by the stacks' own parsers in the tests (Tests/export/validate.py).
+	@python3 -c 'import yaml, oslo_config, os_resource_classes' 2>/dev/null || python3 -m pip install -q pyyaml oslo.config os-resource-classes \
+	  || { echo "the tests need python3 with pyyaml, oslo.config and os-resource-classes (pip install them)"; exit 1; }
 	@command -v ansible-playbook >/dev/null && python3 -c 'import ansible, yaml' 2>/dev/null \
 	  || python3 -m pip install -q 'ansible-core>=2.16,<2.20' \
 	  || { echo "the tests need ansible-core 2.16 or later (python3 -m pip install ansible-core)"; exit 1; }

@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|apply|help)
+    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|apply|export|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov apply help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov apply export help' -- "${cur}"))
         ;;
     esac
 }
@@ -561,6 +561,41 @@ _gpuprep_apply() {
         return
         ;;
     '--wait')
+        return
+        ;;
+    esac
+}
+
+_gpuprep_export() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --node)
+    __gpuprep_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--node')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __gpuprep_add_completions -W 'kubevirt'$'\n''nova'$'\n''libvirt'$'\n''proxmox'$'\n''nfd'
+        return
+        ;;
+    *)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion export -- positional@1 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
         return
         ;;
     esac

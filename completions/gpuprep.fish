@@ -52,6 +52,8 @@ function __gpuprep_parse_tokens -S
             end
         case 'apply'
             __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'f/file=' 'profile=' 'dry-run' 'check' 'boot' 'wait=' 'persist' 'version' 'h/help'
+        case 'export'
+            __gpuprep_parse_subcommand -r 2 'root=' 'json' 'no-color' 'pci-ids=' 'node=' 'version' 'h/help'
         case 'help'
             __gpuprep_parse_subcommand -r 1 'version'
         end
@@ -121,6 +123,7 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpu
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'destroy' -d 'Destroy vGPUs: mdev UUIDs, or VFs carrying an nvidia-vfio vGPU.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'sriov' -d 'Enable or disable a GPU\'s SR-IOV VFs (NVIDIA vGPU 17+ makes vGPUs on VFs).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'apply' -d 'Take the host to the layout in one declarative file: bindings, VFs and vGPUs, verified, with one rollback.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'export' -d 'Print the configuration a virtualization stack needs for what this host has prepared.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
@@ -252,4 +255,13 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" persist' -l 'persist' -d 'Also make it hold at boot: install and enable gpuprep-apply.service, and write the passthrough devices\' early binding rules.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep apply" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep export" -eq 1' -fka 'kubevirt nova libvirt proxmox nfd'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_positional "gpuprep export" -ge 2' -fka '(__gpuprep_custom_completion ---completion export -- positional@1 (count (__gpuprep_tokens -pc)) (__gpuprep_tokens -tC))'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" node' -l 'node' -d 'proxmox: the node\'s name in the mappings (default: the host\'s name).' -rfka ''
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" version' -l 'version' -d 'Show the version.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep export" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep help" version' -l 'version' -d 'Show the version.'

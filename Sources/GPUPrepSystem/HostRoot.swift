@@ -110,6 +110,9 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let layoutFile = HostPath(unchecked: "/etc/gpuprep/gpuprep.yaml")
     /// The unit that runs `apply --boot` (see BootUnit).
     public static let applyUnit = HostPath(unchecked: "/etc/systemd/system/gpuprep-apply.service")
+    /// The host's name, as the kernel has it, and as the system configures it.
+    public static let procHostname = HostPath(unchecked: "/proc/sys/kernel/hostname")
+    public static let etcHostname = HostPath(unchecked: "/etc/hostname")
     public static let procOSRelease = HostPath(unchecked: "/proc/sys/kernel/osrelease")
     public static let libModules = HostPath(unchecked: "/lib/modules")
     /// modprobe's configuration directories, in the order modprobe(8) reads them.

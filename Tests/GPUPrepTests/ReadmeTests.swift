@@ -59,7 +59,7 @@ import Testing
 
     @Test func theReadmeHasExamplesOfEveryCommand() {
         let commands = Set(Self.examples.compactMap { $0.arguments.first })
-        #expect(commands.isSuperset(of: ["check", "list", "iommu", "conflicts", "bind", "types", "vgpus", "create", "sriov", "apply"]), "\(commands)")
+        #expect(commands.isSuperset(of: ["check", "list", "iommu", "conflicts", "bind", "types", "vgpus", "create", "sriov", "apply", "export"]), "\(commands)")
     }
 
     @Test(arguments: examples)

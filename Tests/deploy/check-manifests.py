@@ -64,7 +64,7 @@ for container in pod.get("initContainers", []) + pod["containers"]:
         if mount["name"] not in volumes:
             fail(f"container {container['name']} mounts undefined volume {mount['name']}")
         used.add(mount["name"])
-        if mount["mountPath"].startswith("/host/") and mount["name"] not in ("sys", "run") and not mount.get("readOnly"):
+        if mount["mountPath"].startswith("/host/") and mount["name"] not in ("sys", "run", "nfd") and not mount.get("readOnly"):
             fail(f"{mount['mountPath']} is writable: gpuprep only reads it")
 if set(volumes) - used:
     fail(f"volumes no container mounts: {sorted(set(volumes) - used)}")
@@ -73,6 +73,12 @@ with open(os.path.join(here, "Dockerfile")) as f:
     dockerfile = f.read()
 if main["command"][0] != "/usr/local/bin/gpuprep-node" or "/usr/local/bin/gpuprep-node" not in dockerfile:
     fail("the container runs a program the image does not install")
+with open(os.path.join(here, "gpuprep-node.sh")) as f:
+    loop = f.read()
+nfd = next((m for m in main["volumeMounts"] if m["name"] == "nfd"), None)
+if nfd is None or volumes["nfd"]["hostPath"]["path"] != "/etc/kubernetes/node-feature-discovery/features.d" \
+        or nfd["mountPath"] != "/host" + volumes["nfd"]["hostPath"]["path"] or "gpuprep export nfd --root /host" not in loop:
+    fail("the NFD feature file is not written where NFD's local source reads it")
 if not any(e["name"] == "NODE_NAME" and e["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName" for e in main["env"]):
     fail("NODE_NAME is not the pod's node (the profile comes from its label)")
 

@@ -9,13 +9,13 @@
 #
 # env: GPUPREP_BIN (default .build/debug/gpuprep)
 #      GPUPREP_VM_CACHE (default ~/.cache/gpuprep-vm: outside the tree, so fresh clones reuse it)
-#      GPUPREP_VM_TIMEOUT (seconds, default 900: it catches a hung guest; TCG speed varies with the host)   GPUPREP_VM_KVER (default: Debian's current 6.1 ABI)
+#      GPUPREP_VM_TIMEOUT (seconds, default 1800: it catches a hung guest; TCG speed varies with the host, and a loaded 2-core machine took 818 s)   GPUPREP_VM_KVER (default: Debian's current 6.1 ABI)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${GPUPREP_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpuprep-vm}
 BIN=$(realpath "${GPUPREP_BIN:-$REPO/.build/debug/gpuprep}")
-TIMEOUT=${GPUPREP_VM_TIMEOUT:-900}
+TIMEOUT=${GPUPREP_VM_TIMEOUT:-1800}
 SHELL_MODE=0
 if [ "${1:-}" = --shell ]; then SHELL_MODE=1; shift; fi
 ONLY=("$@")

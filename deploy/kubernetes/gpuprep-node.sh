@@ -1,7 +1,8 @@
 #!/bin/sh
 # The DaemonSet's loop (installed in the image as /usr/local/bin/gpuprep-node): choose the
-# profile from this node's gpuprep.dev/profile label, apply the layout as at boot, mark the pod
-# ready, and apply it again every GPUPREP_INTERVAL seconds. A refusal (a vGPU a VM uses, more
+# profile from this node's gpuprep.dev/profile label, apply the layout as at boot, publish what
+# the node now has as Node Feature Discovery labels (gpuprep export nfd), mark the pod ready,
+# and do it again every GPUPREP_INTERVAL seconds. A refusal (a vGPU a VM uses, more
 # than a GPU can take) changes nothing and is logged; the pod keeps running, not ready until
 # one apply has succeeded.
 set -u
@@ -15,7 +16,12 @@ fi
 set -- --root /host -f /etc/gpuprep/gpuprep.yaml
 [ -n "$profile" ] && set -- "$@" --profile "$profile"
 echo "gpuprep-node: node ${NODE_NAME:-?}, profile ${profile:-(the file as it is)}"
-gpuprep apply --boot "$@" && touch /run/gpuprep-node/applied
+features=/host/etc/kubernetes/node-feature-discovery/features.d
+publish() {
+  # Written beside, then renamed: NFD never reads half a file.
+  gpuprep export nfd --root /host > "$features/.gpuprep.tmp" && mv "$features/.gpuprep.tmp" "$features/gpuprep"
+}
+gpuprep apply --boot "$@" && publish && touch /run/gpuprep-node/applied
 while sleep "${GPUPREP_INTERVAL:-300}"; do
-  gpuprep apply "$@" && touch /run/gpuprep-node/applied
+  gpuprep apply "$@" && publish && touch /run/gpuprep-node/applied
 done
