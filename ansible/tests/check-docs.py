@@ -38,6 +38,12 @@ def argument_spec(name):
 for name in modules:
     module, spec = argument_spec(name)
     doc = yaml.safe_load(module.DOCUMENTATION)
+    # Options from documentation fragments count as the module's, as ansible-doc merges them.
+    for fragment in doc.get("extends_documentation_fragment", []):
+        namespace, collection, fragment_name = fragment.split(".")
+        fragment_module = importlib.import_module(f"ansible_collections.{namespace}.{collection}.plugins.doc_fragments.{fragment_name}")
+        merged = yaml.safe_load(fragment_module.ModuleDocFragment.DOCUMENTATION)
+        doc.setdefault("options", {}).update(merged.get("options", {}))
     examples = yaml.safe_load(module.EXAMPLES)
     returned = yaml.safe_load(module.RETURN)
     options = doc.get("options", {})

@@ -63,17 +63,6 @@ public enum LayoutWriter {
         return "{vendor: \(quote(hex(id.vendor, 4))), device: \(quote(hex(id.device, 4)))}"
     }
 
-    /// A double-quoted YAML string (JSON's escapes are YAML's too).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\x" + hex(UInt8(scalar.value), 2)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A double-quoted YAML string: JSON's escapes are YAML's too.
+    static func quote(_ text: String) -> String { Quote.json(text) }
 }

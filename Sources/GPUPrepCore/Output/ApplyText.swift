@@ -8,17 +8,7 @@ public enum ApplyText {
             return out + "The host matches \(report.source): nothing to do.\n"
         }
         if let outcome = report.outcome, let failure = outcome.failure {
-            out += "Steps:\n"
-            for record in outcome.records {
-                let mark = record.done ? style.paint("done", .good) : style.paint(record.error == nil ? "not run" : "FAILED", record.error == nil ? .dim : .bad)
-                out += "  [\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
-            }
-            if !outcome.rollback.isEmpty {
-                out += "Rollback:\n"
-                for record in outcome.rollback {
-                    out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
-                }
-            }
+            out += ChangeText.failedSteps(outcome, style: style)
             return out + style.paint("not applied: ", .bad) + failure.message + "\n"
         }
         let heading = report.outcome != nil ? "Changed:" : report.check ? "Differs from \(report.source):" : "Would change (dry run: nothing is written):"

@@ -22,20 +22,7 @@ public enum ChangeText {
             return out
         }
         guard let outcome = report.outcome else { return out }
-        if outcome.failure != nil {
-            out += "Steps:\n"
-            for record in outcome.records {
-                let mark = record.done ? style.paint("done", .good) : style.paint(record.error == nil ? "not run" : "FAILED", record.error == nil ? .dim : .bad)
-                out += "  [\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
-            }
-            if !outcome.rollback.isEmpty {
-                out += "Rollback:\n"
-                for record in outcome.rollback {
-                    out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
-                }
-            }
-            return out
-        }
+        if outcome.failure != nil { return out + failedSteps(outcome, style: style) }
         for device in outcome.devices {
             out += "\(device.address)  \(device.from ?? "no driver") -> \(style.paint(device.to ?? "no driver", .good))\n"
         }
@@ -48,6 +35,22 @@ public enum ChangeText {
         }
         let verb = report.command == "bind" ? "bound" : "returned to the host"
         out += "\(outcome.devices.count) device\(outcome.devices.count == 1 ? "" : "s") \(verb), each checked through its driver link.\n"
+        return out
+    }
+
+    /// A failed change: every step, done, failed or not run, then what the rollback did.
+    static func failedSteps(_ outcome: ChangeOutcome, style: TextStyle) -> String {
+        var out = "Steps:\n"
+        for record in outcome.records {
+            let mark = record.done ? style.paint("done", .good) : style.paint(record.error == nil ? "not run" : "FAILED", record.error == nil ? .dim : .bad)
+            out += "  [\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+        }
+        if !outcome.rollback.isEmpty {
+            out += "Rollback:\n"
+            for record in outcome.rollback {
+                out += "  [\(record.done ? style.paint("done", .good) : style.paint("FAILED", .bad))] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            }
+        }
         return out
     }
 

@@ -24,8 +24,8 @@ description:
   - NVIDIA vgpu-device-manager files are read as they are; I(profile) chooses the label.
 author:
   - the gpuprep authors
-requirements:
-  - gpuprep and gpuprep-yaml on the managed host (C(make install))
+extends_documentation_fragment:
+  - gpuprep.host.gpuprep
 options:
   config:
     description:
@@ -41,16 +41,6 @@ options:
     description:
       - The profile of the layout to apply (a vgpu-device-manager label).
     type: str
-  root:
-    description:
-      - The host root gpuprep reads and changes (a captured or fake host tree for tests).
-    type: path
-    default: /
-  binary:
-    description:
-      - The gpuprep program (a name on PATH or a path).
-    type: str
-    default: gpuprep
   persist:
     description:
       - Also make the layout hold at boot (C(gpuprep apply --persist)) by installing and enabling

@@ -18,8 +18,8 @@ description:
   - C(check) exits 1 when a check fails; that is a finding, not a failure of the module.
 author:
   - the gpuprep authors
-requirements:
-  - gpuprep on the managed host
+extends_documentation_fragment:
+  - gpuprep.host.gpuprep
 options:
   gather:
     description:
@@ -28,16 +28,6 @@ options:
     elements: str
     choices: [list, check, iommu, types, vgpus]
     default: [list, check, iommu, types, vgpus]
-  root:
-    description:
-      - The host root gpuprep reads (a captured or fake host tree for tests).
-    type: path
-    default: /
-  binary:
-    description:
-      - The gpuprep program (a name on PATH or a path).
-    type: str
-    default: gpuprep
 attributes:
   check_mode:
     support: full
