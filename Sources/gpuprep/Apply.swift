@@ -16,7 +16,7 @@ struct Apply: ParsableCommand {
         back. Nothing the file does not mention is removed. A host that already matches needs \
         nothing (exit 0, "changed": false). --check changes nothing and exits 1 when the host \
         differs. --boot (what gpuprep-apply.service runs) first waits, up to --wait seconds, for \
-        the devices, their drivers and the mdev parents the file names.
+        the devices, their drivers, the mdev parents and the vGPU types the file names.
 
         THE FILE
           version: 1

@@ -217,6 +217,27 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         #expect(unknown?.exitStatus == 66 && unknown?.message.hasPrefix("gpuprep.yaml:3: no PCI function 0000:09:00.0") == true)
     }
 
+    /// At boot a GPU named by its ids is waited for until its driver has it, bounded; what is
+    /// waited for is said as it changes.
+    @Test func bootWaitsForTheDriverOfGPUsNamedByID() throws {
+        let (host, kernel) = try vgpuHost("vgpu-mdev")
+        try host.unbindDriver("0000:c1:00.0")
+        let root = host.path
+        var session = ChangeSession(command: "apply", dryRun: false) { () throws(GPUPrepError) in try HostContext(root: root) }
+        session.writer = { _ in kernel }
+        let file = "version: 1\nvgpus:\n  - match: {vendor: \"10de\", device: \"1db4\"}\n    type: V100-4Q\n    count: 1\n"
+        var run = ApplyRun(planner: ApplyPlanner(layout: try layout(file)), session: session)
+        run.boot = true
+        run.waitSeconds = 1
+        final class Said: @unchecked Sendable { var lines: [String] = [] }
+        let said = Said()
+        run.progress = { said.lines.append($0) }
+        let report = try run.run()
+        #expect(said.lines.first == "waiting for: a driver to bind 0000:c1:00.0")
+        #expect(said.lines.contains("gave up waiting after 1 s for: a driver to bind 0000:c1:00.0"))
+        #expect(report.failure == nil && report.created.count == 1)
+    }
+
     /// VFs enabled, then the vGPUs on them; when their types never come, the whole run is undone,
     /// the VFs included, and the report says so.
     @Test func aLaterFailureRollsBackEarlierEntries() throws {

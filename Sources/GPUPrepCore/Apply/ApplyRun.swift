@@ -105,12 +105,14 @@ public struct ApplyRun {
         return vgpu.uuid == nil ? vgpu.parent : planner.readings.holdings(host).gpu(of: vgpu.parent)
     }
 
-    /// Plans one entry; vGPUs on a GPU whose VFs were just enabled may need their types to
-    /// appear first, so a type not offered yet is waited for, bounded.
+    /// Plans one entry; vGPUs on a GPU whose VFs were just enabled (or, at boot, on any GPU:
+    /// NVIDIA's vGPU manager may still be starting) may need their types to appear first, so a
+    /// type not offered yet is waited for, bounded.
     func plan(_ work: ApplyPlanner.Work, host: inout HostContext, settlingOn changed: Set<String>) throws(GPUPrepError) -> ApplyPlanner.Part {
-        guard case .addVGPUs(let entry) = work, !changed.isEmpty,
-              !Set(try planner.vgpuTargets(entry, host: host)).isDisjoint(with: changed) else {
-            return try planner.plan(work, host: host)
+        guard case .addVGPUs(let entry) = work else { return try planner.plan(work, host: host) }
+        if !boot {
+            let targets = try planner.vgpuTargets(entry, host: host)
+            if Set(targets).isDisjoint(with: changed) { return try planner.plan(work, host: host) }
         }
         var waited = 0
         while true {
@@ -150,21 +152,29 @@ public struct ApplyRun {
         let sysfs = host.sysfs
         var missing: [String] = []
         func device(_ address: PCIAddress) -> HostPath { HostPath.sysBusPCIDevices.child(address.description) }
+        func bound(_ address: PCIAddress) -> Bool { sysfs.linkName(device(address).child("driver")) != nil }
+        // GPUs named by id (or index) are waited on once they are there: a driver on each.
+        let all = (try? PCIDiscovery(host: host).functions(.all)) ?? []
+        func needsDriver(_ match: HostLayout.Match) {
+            if let address = match.address {
+                if !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
+                else if !bound(address) { missing.append("a driver to bind \(address)") }
+                return
+            }
+            guard match.parent == nil else { return }
+            for f in (try? planner.functions(match, all, host: host)) ?? [] where !bound(f.address) {
+                missing.append("a driver to bind \(f.address)")
+            }
+        }
         for entry in planner.layout.passthrough {
             if let address = entry.match.address, !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
         }
-        for entry in planner.layout.sriov {
-            guard let address = entry.match.address else { continue }
-            if !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
-            else if sysfs.linkName(device(address).child("driver")) == nil { missing.append("a driver to bind \(address)") }
-        }
+        for entry in planner.layout.sriov { needsDriver(entry.match) }
         for entry in planner.layout.vgpus {
             if let parent = entry.match.parent, HostPath.isPlainName(parent), !sysfs.exists(HostPath.sysClassMdevBus.child(parent)) {
                 missing.append("mdev parent \(parent)")
             }
-            if let address = entry.match.address, sysfs.linkName(device(address).child("driver")) == nil {
-                missing.append("a driver to bind \(address)")
-            }
+            needsDriver(entry.match)
         }
         return Array(Set(missing)).sorted()
     }
