@@ -169,8 +169,9 @@ public struct ApplyPlanner {
                 part.plan.merge(plan)
                 part.created += made
             } else {
-                // Room for the listed UUIDs still to make; the last made go first; the listed stay;
-                // a vGPU a VM uses is refused, as destroy refuses it.
+                // Room is kept for the listed UUIDs still to make; the listed stay; of the others
+                // the last by name (UUID, or VF address) go; a vGPU a VM uses is refused, as
+                // destroy refuses it.
                 guard case .exactly(let n) = entry.count, existing.count > n - missing.count else { continue }
                 let removable = existing.filter { v in !entry.uuids.contains { $0 == v.uuid } }.sorted { $0.name < $1.name }
                 let extra = removable.suffix(min(removable.count, existing.count - (n - missing.count)))
