@@ -146,10 +146,7 @@ public struct ApplyPlanner {
         let holdings = readings.holdings(host)
         for target in try vgpuTargets(entry, host: host) {
             let byParent = entry.match.parent != nil
-            let existing = holdings.vgpus.filter { v in
-                (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
-                    && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
-            }
+            let existing = held(entry, on: target, holdings)
             // A listed UUID must be this entry's vGPU, or not exist yet.
             for uuid in entry.uuids {
                 if let other = holdings.vgpus.first(where: { $0.uuid == uuid }), !existing.contains(other) {
@@ -182,6 +179,16 @@ public struct ApplyPlanner {
             }
         }
         return part
+    }
+
+    /// The vGPUs of an entry's type that a target holds: on the named parent (or that VF), or
+    /// anywhere on the GPU.
+    func held(_ entry: HostLayout.VGPUEntry, on target: String, _ holdings: GPUHoldings) -> [VGPUInstance] {
+        let byParent = entry.match.parent != nil
+        return holdings.vgpus.filter { v in
+            (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
+                && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
+        }
     }
 
     /// How many more of a type fit on a GPU (or parent) now: its capacity where known, else what

@@ -81,8 +81,9 @@ public struct ApplyRun {
             vfsChanging.formUnion(part.vfsChanging)
             for change in part.plan.devices { after.passthrough[change.function.address.description] = .some(change.to) }
             if case .setVFs(let entry) = work {
+                let functions = try planner.readings.functions(host)
                 for gpu in part.vfsChanging {
-                    let total = host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu, "sriov_totalvfs")).flatMap { Int($0) } ?? 0
+                    let total = functions.first { $0.address.description == gpu }?.sriov?.totalVFs ?? 0
                     if case .exactly(let n) = entry.vfs { after.sriov[gpu] = n } else { after.sriov[gpu] = total }
                 }
             }
@@ -154,7 +155,7 @@ public struct ApplyRun {
         func device(_ address: PCIAddress) -> HostPath { HostPath.sysBusPCIDevices.child(address.description) }
         func bound(_ address: PCIAddress) -> Bool { sysfs.linkName(device(address).child("driver")) != nil }
         // GPUs named by id (or index) are waited on once they are there: a driver on each.
-        let all = (try? PCIDiscovery(host: host).functions(.all)) ?? []
+        let all = (try? planner.readings.functions(host)) ?? []
         func needsDriver(_ match: HostLayout.Match) {
             if let address = match.address {
                 if !sysfs.exists(device(address)) { missing.append("\(address) to appear") }

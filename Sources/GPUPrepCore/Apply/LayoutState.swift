@@ -16,12 +16,10 @@ public struct LayoutState: Sendable, Equatable, Encodable {
         var state = LayoutState()
         guard let all = try? planner.readings.functions(host) else { return state }
         for entry in planner.layout.passthrough {
-            for f in (try? planner.functions(entry.match, all, host: host)) ?? [] {
-                var group = [f]
-                if entry.companions && f.kind == .gpu {
-                    group += all.filter { $0.address.slot == f.address.slot && $0.address != f.address && $0.physicalFunction == nil }
-                }
-                for g in group { state.passthrough[g.address.description] = .some(g.driver) }
+            // The functions a bind of the entry moves: with its card's companions, as bind takes them.
+            let named = (try? planner.functions(entry.match, all, host: host)) ?? []
+            for f in BindPlanner.devices(named, companions: entry.companions, among: all) {
+                state.passthrough[f.address.description] = .some(f.driver)
             }
         }
         for entry in planner.layout.sriov {
@@ -33,11 +31,7 @@ public struct LayoutState: Sendable, Equatable, Encodable {
             let holdings = planner.readings.holdings(host)
             for entry in planner.layout.vgpus {
                 for target in (try? planner.vgpuTargets(entry, host: host)) ?? [] {
-                    let byParent = entry.match.parent != nil
-                    state.vgpus[target, default: [:]][entry.type] = holdings.vgpus.filter { v in
-                        (byParent ? (v.parent == target || v.address?.description == target) : holdings.gpu(of: v) == target)
-                            && VGPUPlanner.names(id: v.type, name: v.typeName, entry.type)
-                    }.count
+                    state.vgpus[target, default: [:]][entry.type] = planner.held(entry, on: target, holdings).count
                 }
             }
         }

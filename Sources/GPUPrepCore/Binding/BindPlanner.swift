@@ -210,15 +210,21 @@ public struct BindPlanner {
     /// The named functions, each followed by the other functions of its card (same slot),
     /// unless companions are not wanted. Unknown addresses are an error.
     func devices(_ addresses: [PCIAddress], companions: Bool) throws(GPUPrepError) -> [PCIFunction] {
+        for address in addresses where byAddress[address] == nil {
+            throw GPUPrepError(.unknownDevice, "no PCI function \(address) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
+        }
+        return Self.devices(addresses.compactMap { byAddress[$0] }, companions: companions, among: functions)
+    }
+
+    /// `functions`, each followed by the other functions of its card among `all` (a GPU's
+    /// audio, USB and UCSI functions), each once.
+    static func devices(_ named: [PCIFunction], companions: Bool, among all: [PCIFunction]) -> [PCIFunction] {
         var result: [PCIFunction] = []
         var seen = Set<PCIAddress>()
-        for address in addresses {
-            guard let function = byAddress[address] else {
-                throw GPUPrepError(.unknownDevice, "no PCI function \(address) on \(host.root.display): run 'gpuprep list --all' to see the addresses")
-            }
+        for function in named {
             var group = [function]
             if companions && function.kind == .gpu {
-                group += functions.filter { $0.address.slot == address.slot && $0.address != address && $0.physicalFunction == nil }
+                group += all.filter { $0.address.slot == function.address.slot && $0.address != function.address && $0.physicalFunction == nil }
             }
             for f in group where !seen.contains(f.address) {
                 seen.insert(f.address)
