@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import GPUPrepCore
 import GPUPrepSystem
 
@@ -89,16 +88,9 @@ struct Apply: ParsableCommand {
             do throws(SystemError) { root = try HostRoot(global.resolvedRoot) } catch { throw GPUPrepError(error) }
             (path, shown) = (root.path(.layoutFile), HostPath.layoutFile.string)
         }
-        let bytes: [UInt8]
-        switch ConfigFile.read(path, limit: YAMLDocument.maximumBytes) {
-        case .success(let read): bytes = read
-        case .failure(.missing):
+        guard let text = try LayoutFile.text(at: path, shown: shown) else {
             throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one ('gpuprep apply --help' shows the format) or name another with -f")
-        case .failure(.notRegular): throw GPUPrepError(.unreadableFile, "\(shown) is not a regular file")
-        case .failure(.tooLarge(let size)): throw GPUPrepError(.unreadableFile, "\(shown) is \(size) bytes: a layout file is at most \(YAMLDocument.maximumBytes)")
-        case .failure(.io(let code)): throw GPUPrepError(SystemError.io(path: shown, errno: code))
         }
-        let document = try YAMLDocument.parse(bytes, source: shown, environment: ProcessInfo.processInfo.environment)
-        return try LayoutParser(source: shown).parse(document)
+        return try LayoutFile.parse(text, shown: shown)
     }
 }

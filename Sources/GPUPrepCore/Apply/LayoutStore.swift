@@ -13,18 +13,11 @@ public struct LayoutStore {
     /// The layout file under a root, nil when there is none.
     public static func load(root: HostRoot, environment: [String: String] = ProcessInfo.processInfo.environment) throws(GPUPrepError) -> HostLayout? {
         guard let text = try text(root: root) else { return nil }
-        let document = try YAMLDocument.parse(Array(text.utf8), source: HostPath.layoutFile.string, environment: environment)
-        return try LayoutParser(source: HostPath.layoutFile.string).parse(document)
+        return try LayoutFile.parse(text, shown: HostPath.layoutFile.string, environment: environment)
     }
 
-    func text() throws(GPUPrepError) -> String? { try Self.text(root: host.root) }
-
     static func text(root: HostRoot) throws(GPUPrepError) -> String? {
-        switch ConfigFile.read(root.path(.layoutFile), limit: YAMLDocument.maximumBytes) {
-        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
-        case .failure(.missing): return nil
-        case .failure: throw GPUPrepError(.unreadableFile, "\(HostPath.layoutFile) cannot be read as a layout file (not a regular file, or too large)")
-        }
+        try LayoutFile.text(at: root.path(.layoutFile), shown: HostPath.layoutFile.string)
     }
 
     /// The file steps that record a change: the layout as `change` leaves it, the boot unit and
@@ -33,9 +26,9 @@ public struct LayoutStore {
     public func record(_ change: (inout HostLayout) -> Void) throws(GPUPrepError) -> [Step] {
         var steps: [Step] = []
         var layout: HostLayout
-        if let text = try text() {
-            let document = try YAMLDocument.parse(Array(text.utf8), source: HostPath.layoutFile.string, environment: environment)
-            layout = try LayoutParser(source: HostPath.layoutFile.string).parse(document)
+        let existing = try Self.text(root: host.root)
+        if let text = existing {
+            layout = try LayoutFile.parse(text, shown: HostPath.layoutFile.string, environment: environment)
             guard layout.defaultProfile == nil else {
                 throw GPUPrepError(.refused, "\(HostPath.layoutFile) is a vgpu-device-manager file: gpuprep does not rewrite it; change it yourself, or leave out --persist")
             }
@@ -47,7 +40,7 @@ public struct LayoutStore {
         }
         change(&layout)
         let content = LayoutWriter.render(layout)
-        if try text() != content { steps.insert(Step(action: .writeFile, path: .layoutFile, value: content, device: nil), at: 0) }
+        if existing != content { steps.insert(Step(action: .writeFile, path: .layoutFile, value: content, device: nil), at: 0) }
         return steps + BootUnit.installSteps(host: host)
     }
 
