@@ -149,7 +149,11 @@ final class OrderedJSONEncoder {
         if value.isFinite { out.append(contentsOf: value.description.utf8); valueBegun = true } else { writeNull() }
     }
 
-    private func writeQuoted(_ text: String) {
+    private func writeQuoted(_ text: String) { Self.appendQuoted(text, to: &state.pointee.out) }
+
+    /// `text` as a JSON string, appended to `out` (the one JSON escaping in the project; the
+    /// exporters quote with it too).
+    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
         var text = text
         // Most strings (addresses, ids, names) need no escaping: one append, not one a byte.
         let plain = text.withUTF8 { bytes -> Bool in
@@ -160,6 +164,7 @@ final class OrderedJSONEncoder {
             return true
         }
         if plain { return }
+        func append(_ escape: StaticString) { escape.withUTF8Buffer { out.append(contentsOf: $0) } }
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -3,18 +3,11 @@ enum Quote {
     /// A YAML double-quoted scalar (JSON's escapes are YAML's too).
     static func yaml(_ text: String) -> String { json(text) }
 
-    /// A JSON string.
+    /// A JSON string, escaped as every JSON document gpuprep writes.
     static func json(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + hex(UInt16(scalar.value), 4)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        OrderedJSONEncoder.appendQuoted(text, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// XML attribute text, for single-quoted attributes.
