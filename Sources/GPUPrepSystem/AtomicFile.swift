@@ -1,8 +1,13 @@
+import CShims
 import Glibc
 
 /// Configuration files under the root, replaced atomically: the new content goes to a temporary
 /// file beside the old one, is flushed to disk, and is renamed over it, so a crash leaves the old
 /// file or the new one, never a truncated mix. The old file's mode and owner are kept.
+///
+/// Every path is resolved inside the root (HostRoot.open). A file that is a symbolic link is
+/// written through it: the link stays, and the file it names (inside the root) is replaced, as an
+/// editor would (a /etc/default/grub linked into a configuration repository stays linked).
 public struct AtomicFile: Sendable {
     public let root: HostRoot
 
@@ -12,22 +17,30 @@ public struct AtomicFile: Sendable {
     public func read(_ path: HostPath) -> String? { Sysfs(root: root).readWhole(path) }
 
     public func write(_ path: HostPath, _ content: String) throws(SystemError) {
-        let full = root.path(path)
-        guard let slash = full.lastIndex(of: "/") else { throw .io(path: path.string, errno: EINVAL) }
-        let directory = String(full[..<slash])
-        try makeDirectories(directory, hostPath: path)
+        let target = try throughLink(path)
+        try makeDirectories(target.parent, for: path)
+        let directory = root.open(target.parent, O_RDONLY | O_DIRECTORY)
+        guard directory >= 0, let name = target.string.split(separator: "/").last.map(String.init) else {
+            throw .io(path: path.string, errno: errno)
+        }
+        defer { close(directory) }
         var mode: mode_t = 0o644
         var owner: (uid_t, gid_t)?
         var existing = stat()
-        if stat(full, &existing) == 0 {
+        if fstatat(directory, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 {
             mode = existing.st_mode & 0o7777
             owner = (existing.st_uid, existing.st_gid)
         }
-        let temporary = directory + "/." + String(full[full.index(after: slash)...]) + ".gpuprep-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        try replace(name, in: directory, with: Array(content.utf8), mode: mode, owner: owner, shown: path)
+    }
+
+    /// Writes `bytes` as `name` in an open directory, atomically (see the type's comment).
+    private func replace(_ name: String, in directory: Int32, with bytes: [UInt8], mode: mode_t,
+                         owner: (uid_t, gid_t)?, shown path: HostPath) throws(SystemError) {
+        let temporary = "." + name + ".gpuprep-\(getpid())"
+        let fd = openat(directory, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io(path: path.string, errno: errno) }
         var failure: Int32 = 0
-        let bytes = Array(content.utf8)
         var offset = 0
         while offset < bytes.count && failure == 0 {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -37,49 +50,92 @@ public struct AtomicFile: Sendable {
         if failure == 0, let owner, fchown(fd, owner.0, owner.1) != 0 { failure = errno }
         if failure == 0 && fsync(fd) != 0 { failure = errno }
         close(fd)
-        if failure == 0 && rename(temporary, full) != 0 { failure = errno }
+        if failure == 0 && renameat(directory, temporary, directory, name) != 0 { failure = errno }
         if failure != 0 {
-            unlink(temporary)
+            unlinkat(directory, temporary, 0)
             throw .io(path: path.string, errno: failure)
         }
-        syncDirectory(directory)
+        fsync(directory)   // the rename is durable only once the directory entry is on disk too
+    }
+
+    /// A copy of `source` at `backup`, with the source's mode and owner, made only when there is
+    /// no backup yet: the first backup is the original, and a later run must never replace it
+    /// with an edited copy. Refused when `source` cannot be read.
+    public func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) {
+        let from = root.open(source, O_RDONLY | O_NONBLOCK)
+        guard from >= 0 else { throw .io(path: source.string, errno: errno) }
+        defer { close(from) }
+        var info = stat()
+        guard fstat(from, &info) == 0 else { throw .io(path: source.string, errno: errno) }
+        guard case .success(let bytes) = ConfigFile.read(open: from, limit: Sysfs.readLimit) else { throw .io(path: source.string, errno: EINVAL) }
+        guard let (directory, name) = root.parent(of: backup) else { throw .io(path: backup.string, errno: errno) }
+        defer { close(directory) }
+        var existing = stat()
+        if fstatat(directory, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 { return }
+        let writable = root.open(backup.parent, O_RDONLY | O_DIRECTORY)
+        guard writable >= 0 else { throw .io(path: backup.string, errno: errno) }
+        defer { close(writable) }
+        try replace(name, in: writable, with: bytes, mode: info.st_mode & 0o7777, owner: (info.st_uid, info.st_gid), shown: backup)
     }
 
     /// Makes `path` a symbolic link to `target`: a new link beside it, renamed over it.
     public func link(_ path: HostPath, to target: String) throws(SystemError) {
-        let full = root.path(path)
-        guard let slash = full.lastIndex(of: "/") else { throw .io(path: path.string, errno: EINVAL) }
-        let directory = String(full[..<slash])
-        try makeDirectories(directory, hostPath: path)
-        let temporary = directory + "/." + String(full[full.index(after: slash)...]) + ".gpuprep-\(getpid())"
-        unlink(temporary)
-        guard symlink(target, temporary) == 0 else { throw .io(path: path.string, errno: errno) }
-        guard rename(temporary, full) == 0 else {
+        try makeDirectories(path.parent, for: path)
+        guard let (directory, name) = root.parent(of: path) else { throw .io(path: path.string, errno: errno) }
+        defer { close(directory) }
+        let temporary = "." + name + ".gpuprep-\(getpid())"
+        unlinkat(directory, temporary, 0)
+        guard symlinkat(target, directory, temporary) == 0 else { throw .io(path: path.string, errno: errno) }
+        guard renameat(directory, temporary, directory, name) == 0 else {
             let code = errno
-            unlink(temporary)
+            unlinkat(directory, temporary, 0)
             throw .io(path: path.string, errno: code)
         }
-        syncDirectory(directory)
+        syncDirectory(path.parent)
     }
 
+    /// Removes a file or link (not what a link names), or an empty directory.
     public func remove(_ path: HostPath) throws(SystemError) {
-        let full = root.path(path)
-        if unlink(full) != 0 && errno != ENOENT { throw .io(path: path.string, errno: errno) }
-        if let slash = full.lastIndex(of: "/") { syncDirectory(String(full[..<slash])) }
-    }
-
-    private func makeDirectories(_ directory: String, hostPath: HostPath) throws(SystemError) {
-        var info = stat()
-        if stat(directory, &info) == 0 { return }
-        if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
-            try makeDirectories(String(directory[..<slash]), hostPath: hostPath)
+        guard let (directory, name) = root.parent(of: path) else {
+            if errno == ENOENT { return }
+            throw .io(path: path.string, errno: errno)
         }
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw .io(path: hostPath.string, errno: errno) }
+        defer { close(directory) }
+        if unlinkat(directory, name, 0) != 0 {
+            if errno == EISDIR, unlinkat(directory, name, AT_REMOVEDIR) == 0 { } else if errno != ENOENT {
+                throw .io(path: path.string, errno: errno)
+            }
+        }
+        syncDirectory(path.parent)
     }
 
-    /// The rename is durable only once the directory entry is on disk too.
-    private func syncDirectory(_ directory: String) {
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    /// Where a write of `path` goes: the path itself, or the file its link names (inside the root).
+    /// A link to nothing is refused rather than replaced by a plain file.
+    private func throughLink(_ path: HostPath) throws(SystemError) -> HostPath {
+        guard let (directory, name) = root.parent(of: path) else { return path }   // made below
+        defer { close(directory) }
+        var info = stat()
+        guard fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return path }
+        let fd = root.open(path, GP_O_PATH)
+        guard fd >= 0 else { throw .io(path: path.string + " (a link to a file that does not exist)", errno: errno) }
+        defer { close(fd) }
+        guard let resolved = root.hostPath(ofOpen: fd) else { throw .io(path: path.string, errno: EXDEV) }
+        return resolved
+    }
+
+    /// Makes the directories missing above a file, each inside the root.
+    private func makeDirectories(_ directory: HostPath, for path: HostPath) throws(SystemError) {
+        let fd = root.open(directory, GP_O_PATH | O_DIRECTORY)
+        if fd >= 0 { close(fd); return }
+        guard errno == ENOENT, directory.string != "/" else { throw .io(path: path.string, errno: errno) }
+        try makeDirectories(directory.parent, for: path)
+        guard let (parent, name) = root.parent(of: directory) else { throw .io(path: path.string, errno: errno) }
+        defer { close(parent) }
+        if mkdirat(parent, name, 0o755) != 0 && errno != EEXIST { throw .io(path: path.string, errno: errno) }
+    }
+
+    private func syncDirectory(_ directory: HostPath) {
+        let fd = root.open(directory, O_RDONLY | O_DIRECTORY)
         if fd >= 0 { fsync(fd); close(fd) }
     }
 }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// The one place that turns host paths ("/sys/bus/pci/...") into paths on this machine.
@@ -9,6 +10,8 @@ import Glibc
 public struct HostRoot: Sendable, Equatable {
     /// The root directory, without a trailing slash ("" for the live host).
     public let prefix: String
+    /// The root directory held open, to resolve every path under --root inside it (nil: the live host).
+    let handle: RootHandle?
 
     /// Whether this is the live host (`/`).
     public var isLiveHost: Bool { prefix.isEmpty }
@@ -35,7 +38,16 @@ public struct HostRoot: Sendable, Equatable {
             }
         }
         prefix = trimmed
+        if trimmed.isEmpty {
+            handle = nil
+        } else {
+            let fd = Glibc.open(trimmed, GP_O_PATH | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw .invalidRoot(path: path, reason: "cannot be opened (\(String(cString: strerror(errno))))") }
+            handle = RootHandle(fd: fd)
+        }
     }
+
+    public static func == (a: HostRoot, b: HostRoot) -> Bool { a.prefix == b.prefix }
 
     /// The path on this machine of a host path made of checked components.
     public func path(_ hostPath: HostPath) -> String { prefix + hostPath.string }
@@ -45,6 +57,9 @@ public struct HostRoot: Sendable, Equatable {
 public enum ThisProcess {
     /// The running program, whose directory holds its helpers (gpuprep-yaml).
     public static let executable = "/proc/self/exe"
+
+    /// What an open descriptor of this process refers to (a link the kernel keeps).
+    public static func openFile(_ fd: Int32) -> String { "/proc/self/fd/\(fd)" }
 }
 
 /// An absolute path on the host, built only from components that cannot escape it.
@@ -53,6 +68,15 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public var description: String { string }
 
     private init(unchecked: String) { string = unchecked }
+
+    /// A path the kernel reported (a resolved descriptor's), or a prefix of a checked one.
+    static func trusted(_ string: String) -> HostPath { HostPath(unchecked: string) }
+
+    /// The directory above this path ("/" above a top-level one).
+    public var parent: HostPath {
+        guard let slash = string.lastIndex(of: "/"), slash != string.startIndex else { return HostPath(unchecked: "/") }
+        return HostPath(unchecked: String(string[..<slash]))
+    }
 
     /// Fixed prefixes the tool knows; each is a literal written here and nowhere else.
     public static let sysBusPCI = HostPath(unchecked: "/sys/bus/pci")
@@ -121,6 +145,11 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
 
     /// Where gpuprep keeps a copy of a file before editing it: beside it, `<name>.gpuprep-bak`.
     public static func backup(of path: HostPath) -> HostPath { HostPath(unchecked: path.string + ".gpuprep-bak") }
+
+    /// The file a backup path is the backup of (nil: not a backup path).
+    public var backedUpFile: HostPath? {
+        string.hasSuffix(".gpuprep-bak") ? HostPath(unchecked: String(string.dropLast(".gpuprep-bak".count))) : nil
+    }
 
     /// This path with one more component, which must be a plain name.
     public func appending(_ component: String) throws(SystemError) -> HostPath {

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// Reads of sysfs-style attribute files, links and directories under a host root.
@@ -9,9 +10,11 @@ public struct Sysfs: Sendable {
 
     public init(root: HostRoot) { self.root = root }
 
-    /// The trimmed contents of an attribute, or nil when it cannot be read.
+    /// The trimmed contents of an attribute, or nil when it cannot be read. Opened without
+    /// blocking (a FIFO in a captured tree reads as empty rather than hanging) and read to at
+    /// most 1 MiB (a link to /dev/zero is not slurped).
     public func read(_ path: HostPath) -> String? {
-        let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
+        let fd = root.open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         return Sysfs.readAttribute(fd)
@@ -20,7 +23,7 @@ public struct Sysfs: Sendable {
     /// A directory opened once, to read many attributes of it (see SysfsDirectory); nil when
     /// it cannot be opened.
     public func directory(_ path: HostPath) -> SysfsDirectory? {
-        SysfsDirectory(path: root.path(path))
+        SysfsDirectory(root: root, path: path)
     }
 
     /// The trimmed contents of an open attribute file, or nil when it cannot be read.
@@ -53,27 +56,29 @@ public struct Sysfs: Sendable {
     }
 
     /// A file's whole content as bytes (for files parsed byte by byte, such as /proc/bus/pci/devices).
+    /// Only a regular file (procfs and sysfs files are), of at most `readLimit` bytes; anything
+    /// else (a FIFO, a device, a huge file) is nil, never waited on.
     public func readBytes(_ path: HostPath) -> [UInt8]? {
-        let fd = open(root.path(path), O_RDONLY | O_CLOEXEC)
+        let fd = root.open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65536) { chunk -> [UInt8]? in
-            var bytes: [UInt8] = []
-            while true {
-                let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
-                if n < 0 { return nil }
-                if n == 0 { return bytes }
-                bytes.append(contentsOf: chunk[0..<n])
-            }
-        }
+        guard case .success(let bytes) = ConfigFile.read(open: fd, limit: Sysfs.readLimit) else { return nil }
+        return bytes
     }
+
+    /// The most gpuprep reads of one host file: /proc/bus/pci/devices of a host with thousands of
+    /// functions is a few MiB.
+    public static let readLimit = 64 << 20
 
     /// Whether anything (file, directory, link target) exists at the path.
     /// Whether the path is a regular file this process may execute.
     public func isExecutable(_ path: HostPath) -> Bool { Subprocess.isExecutable(root.path(path)) }
 
     public func exists(_ path: HostPath) -> Bool {
-        access(root.path(path), F_OK) == 0
+        guard !root.isLiveHost else { return access(path.string, F_OK) == 0 }
+        let fd = root.open(path, GP_O_PATH)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
     }
 
     /// Whether a file given on the command line (not a host path) can be read.
@@ -86,9 +91,10 @@ public struct Sysfs: Sendable {
     /// does too. sysfs names drivers, IOMMU groups and physical functions this way;
     /// only the name is used, so a link can never lead outside the root.
     public func linkName(_ path: HostPath) -> String? {
-        let full = root.path(path)
-        guard let name = Sysfs.linkTargetName({ readlink(full, $0, $1) }) else { return nil }
-        guard access(full, F_OK) == 0 else { return nil }   // dangling
+        guard let parent = root.parent(of: path) else { return nil }
+        defer { close(parent.fd) }
+        guard let name = Sysfs.linkTargetName({ readlinkat(parent.fd, parent.name, $0, $1) }) else { return nil }
+        guard exists(path) else { return nil }   // dangling, or leading out of the root
         return name
     }
 
@@ -107,11 +113,21 @@ public struct Sysfs: Sendable {
         return target
     }
 
+    /// Whether `path` is a symbolic link (whatever it names, even nothing).
+    public func isLink(_ path: HostPath) -> Bool {
+        guard let parent = root.parent(of: path) else { return false }
+        defer { close(parent.fd) }
+        var info = stat()
+        return fstatat(parent.fd, parent.name, &info, AT_SYMLINK_NOFOLLOW) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
     /// A link's target as written, without following it (for `/proc/PID/fd/N`, whose targets
     /// name files on the host, such as `/dev/vfio/12`). Nil when it is not a link.
     public func linkTarget(_ path: HostPath) -> String? {
+        guard let parent = root.parent(of: path) else { return nil }
+        defer { close(parent.fd) }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(root.path(path), &buffer, buffer.count - 1)
+        let n = readlinkat(parent.fd, parent.name, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -119,27 +135,30 @@ public struct Sysfs: Sendable {
     /// The names of the directories above a device in `/sys/devices` (its physical path: root
     /// complex, then each bridge), from the resolved `/sys/bus/pci/devices/<name>` link.
     public func physicalPath(ofPCIDevice name: String) -> [String]? {
-        guard let resolved = realpath(root.path(HostPath.sysBusPCIDevices.child(name)), nil) else { return nil }
-        defer { free(resolved) }
-        let full = String(cString: resolved)
-        let prefix = root.path(.sysDevices) + "/"
-        guard full.hasPrefix(prefix) else { return nil }   // a link leading out of the root is ignored
-        return full.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
+        physicalPath(HostPath.sysBusPCIDevices.child(name))
     }
 
     /// The names of the directories above an mdev in /sys/devices (the last is its parent).
     public func physicalPath(ofMdev uuid: String) -> [String]? {
-        guard HostPath.isPlainName(uuid), let resolved = realpath(root.path(HostPath.sysBusMdevDevices.child(uuid)), nil) else { return nil }
-        defer { free(resolved) }
-        let full = String(cString: resolved)
-        let prefix = root.path(.sysDevices) + "/"
-        guard full.hasPrefix(prefix) else { return nil }
-        return full.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
+        guard HostPath.isPlainName(uuid) else { return nil }
+        return physicalPath(HostPath.sysBusMdevDevices.child(uuid))
+    }
+
+    private func physicalPath(_ link: HostPath) -> [String]? {
+        let fd = root.open(link, GP_O_PATH)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let resolved = root.hostPath(ofOpen: fd) else { return nil }
+        let prefix = HostPath.sysDevices.string + "/"
+        guard resolved.string.hasPrefix(prefix) else { return nil }
+        return resolved.string.dropFirst(prefix.count).split(separator: "/").map(String.init).dropLast()
     }
 
     /// The entry names of a directory (sorted), or nil when it cannot be opened.
     public func list(_ path: HostPath) -> [String]? {
-        guard let dir = opendir(root.path(path)) else { return nil }
+        let fd = root.open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return nil }
+        guard let dir = fdopendir(fd) else { close(fd); return nil }
         defer { closedir(dir) }
         return Sysfs.names(in: dir)
     }
@@ -172,24 +191,33 @@ public struct Sysfs: Sendable {
 /// attributes gpuprep reads; on a host with thousands of functions those walks were most of
 /// `list`'s time (kernel time, measured with perf stat). Relative to an open directory each
 /// name is one lookup. Names are those the kernel defines, never user input.
+///
+/// Inside the directory, attributes and subdirectories are opened with O_NOFOLLOW: sysfs makes
+/// them plain files and directories, so a link in their place is a captured tree's, and is not
+/// followed. Links (`driver`, `iommu_group`) are resolved inside the root.
 public final class SysfsDirectory {
     private let fd: Int32
+    private let root: HostRoot
+    /// Where the directory resolved to in the tree (under --root only; read once, when a link is).
+    private lazy var resolved: HostPath? = root.hostPath(ofOpen: fd)
 
-    init?(path: String) {
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    init?(root: HostRoot, path: HostPath) {
+        self.root = root
+        fd = root.open(path, O_RDONLY | O_DIRECTORY)
         if fd < 0 { return nil }
     }
 
-    private init?(parent: Int32, name: String) {
+    private init?(root: HostRoot, parent: Int32, name: String) {
         precondition(HostPath.isPlainName(name), "unsafe directory name \(name)")
-        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        self.root = root
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 { return nil }
     }
 
     deinit { close(fd) }
 
     /// A directory below this one (an mdev type's, say).
-    public func directory(_ name: String) -> SysfsDirectory? { SysfsDirectory(parent: fd, name: name) }
+    public func directory(_ name: String) -> SysfsDirectory? { SysfsDirectory(root: root, parent: fd, name: name) }
 
     /// The entry names of this directory (sorted), or nil when it cannot be read.
     public func list() -> [String]? {
@@ -203,7 +231,7 @@ public final class SysfsDirectory {
     /// The trimmed contents of an attribute, or nil when it cannot be read.
     public func read(_ name: String) -> String? {
         precondition(HostPath.isPlainName(name), "unsafe attribute name \(name)")
-        let file = openat(fd, name, O_RDONLY | O_CLOEXEC)
+        let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard file >= 0 else { return nil }
         defer { close(file) }
         return Sysfs.readAttribute(file)
@@ -211,7 +239,7 @@ public final class SysfsDirectory {
 
     /// The last component of a link's target, if the link and its target exist (as Sysfs.linkName).
     public func linkName(_ name: String) -> String? {
-        guard let target = linkTargetName(name), faccessat(fd, name, F_OK, 0) == 0 else { return nil }
+        guard let target = linkTargetName(name), exists(name) else { return nil }
         return target
     }
 
@@ -224,7 +252,11 @@ public final class SysfsDirectory {
     /// Whether something exists at the names below this directory (`nvidia`, `creatable_vgpu_types`).
     public func exists(_ names: String...) -> Bool {
         for name in names { precondition(HostPath.isPlainName(name), "unsafe name \(name)") }
-        return faccessat(fd, names.joined(separator: "/"), F_OK, 0) == 0
+        let relative = names.joined(separator: "/")
+        guard !root.isLiveHost else { return faccessat(fd, relative, F_OK, 0) == 0 }
+        // Under --root a link is followed inside the tree: from this directory's resolved place.
+        guard let here = resolved else { return false }
+        return Sysfs(root: root).exists(HostPath.trusted(here.string + "/" + relative))
     }
 }
 
@@ -242,6 +274,19 @@ public enum ConfigFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return .failure(errno == ENOENT ? .missing : .io(errno)) }
         defer { close(fd) }
+        return read(open: fd, limit: limit)
+    }
+
+    /// The same for a host file, resolved inside the root.
+    public static func read(_ path: HostPath, in root: HostRoot, limit: Int) -> Result<[UInt8], Problem> {
+        let fd = root.open(path, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(errno == ENOENT ? .missing : .io(errno)) }
+        defer { close(fd) }
+        return read(open: fd, limit: limit)
+    }
+
+    /// A file already opened (with O_NONBLOCK).
+    public static func read(open fd: Int32, limit: Int) -> Result<[UInt8], Problem> {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .failure(.io(errno)) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .failure(.notRegular) }

@@ -10,6 +10,10 @@ public enum SystemError: Error, Sendable, Equatable {
     case locked(path: String)
     /// A program gpuprep ran exited with a failure; `output` is the last line it printed.
     case program(path: String, status: Int32, output: String)
+    /// A write still blocked in the kernel at its deadline; `pid` is the process still in it.
+    case blocked(path: String, pid: Int32, seconds: Double)
+    /// A host file that is not what it should be (a FIFO, a link, a device where a file belongs).
+    case notRegular(path: String, kind: String)
 
     public var message: String {
         switch self {
@@ -25,8 +29,16 @@ public enum SystemError: Error, Sendable, Equatable {
             return "libkmod: \(text)"
         case let .program(path, status, output):
             return "\(path) exited with status \(status)\(output.isEmpty ? "" : ": \(output)")"
+        case let .blocked(path, pid, seconds):
+            return "writing \(path) was still blocked in the kernel after \(Self.seconds(seconds)) s (pid \(pid) is still waiting in it, and completes the write when the kernel lets it)"
+        case let .notRegular(path, kind):
+            return "\(path) is \(kind), not a file: refusing to write it (a host tree built wrongly, or crafted)"
         case let .locked(path):
             return "another gpuprep is changing this host (lock \(path) is held): wait for it and run again"
         }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 
 /// Facts about where output goes.
@@ -19,6 +20,24 @@ public enum Terminal {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             offset += n
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP during a change: noted, so that the change finishes the step it is
+/// in, then rolls back and says so, instead of dying between an unbind and a probe with a device
+/// left driverless and its override set (see gp_catch_signals).
+public enum Interruption {
+    public static func catchSignals() { gp_catch_signals() }
+
+    /// The signal received since, by name, or nil.
+    public static var received: String? {
+        switch gp_signal_received() {
+        case 0: return nil
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case let other: return "signal \(other)"
         }
     }
 }

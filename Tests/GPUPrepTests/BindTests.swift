@@ -180,6 +180,7 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
             func loadModule(_ name: String) throws(SystemError) { try inner.loadModule(name) }
             func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) { try inner.replaceFile(path, content) }
             func makeLink(_ path: HostPath, to target: String) throws(SystemError) { try inner.makeLink(path, to: target) }
+            func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) { try inner.backUp(source, to: backup) }
             func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) { try inner.run(program, arguments) }
         }
         var applier = Applier(writer: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))

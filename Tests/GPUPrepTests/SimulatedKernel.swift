@@ -105,6 +105,11 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         try write(HostPath.sysBusPCIDevices.child(arguments[1], "sriov_numvfs"), total)
     }
 
+    func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) {
+        if failingFile == backup.string { throw .io(path: backup.string, errno: EROFS) }
+        try AtomicFile(root: try HostRoot(host.path)).backUp(source, to: backup)
+    }
+
     func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
         if failingFile == path.string { throw .io(path: path.string, errno: EROFS) }
         try AtomicFile(root: try HostRoot(host.path)).link(path, to: target)

@@ -29,6 +29,7 @@ public struct ApplyRun {
         var report = ApplyReport(layout: planner.layout, dryRun: session.dryRun, check: check)
         report.before = LayoutState.read(planner, host: host)
         try preview(host, into: &report)
+        if check || session.dryRun { session.noteChangeInProgress(host) }
         guard !check && !session.dryRun && report.changed else { return report }
 
         let lock = try session.takeLock(host)
@@ -36,7 +37,7 @@ public struct ApplyRun {
         host = try session.open()
         report.before = LayoutState.read(planner, host: host)
         (report.plan, report.created, report.destroyed, report.pending) = (ChangePlan(), [], [], [])
-        let applier = Applier(writer: session.writer(host), sysfs: host.sysfs)
+        let applier = session.applier(host)
         var transaction = Transaction()
         var vfsChanged = Set<String>()
         for work in planner.work {

@@ -8,6 +8,8 @@ public protocol HostWriter {
     func loadModule(_ name: String) throws(SystemError)
     /// Replaces a configuration file atomically (nil removes it).
     func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError)
+    /// Copies `source` to `backup` with its mode and owner, unless a backup is already there.
+    func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError)
     /// Makes `path` a symbolic link to `target`, atomically.
     func makeLink(_ path: HostPath, to target: String) throws(SystemError)
     /// Runs a host program (only ever a fixed one: NVIDIA's sriov-manage) with arguments.
@@ -33,6 +35,10 @@ public struct LiveHostWriter: HostWriter {
 
     public func makeLink(_ path: HostPath, to target: String) throws(SystemError) {
         try AtomicFile(root: host.root).link(path, to: target)
+    }
+
+    public func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) {
+        try AtomicFile(root: host.root).backUp(source, to: backup)
     }
 
     /// Only on the live host: a program inside a --root tree is never run. NVIDIA documents that

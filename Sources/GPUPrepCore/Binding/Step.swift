@@ -13,6 +13,9 @@ public struct Step: Sendable, Equatable {
         case writeFile = "write-file"
         /// Remove the file at `path`.
         case removeFile = "remove-file"
+        /// Copy the file `value` names to `path`, with its mode and owner, unless `path` exists:
+        /// the first backup is kept.
+        case backUp = "back-up"
         /// Make `path` a symbolic link to `value` (`ln -sf value path`), as `systemctl enable` does.
         case link
         /// Run the program at `path` with the arguments in `value` (NVIDIA's sriov-manage, on the
@@ -50,6 +53,7 @@ public struct Step: Sendable, Equatable {
             return "write \(path?.string ?? "?"):\n" + value.split(separator: "\n", omittingEmptySubsequences: false)
                 .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")
         case .removeFile: return "rm \(path?.string ?? "?")"
+        case .backUp: return "cp -an \(value) \(path?.string ?? "?")"
         case .link: return "ln -sf \(value) \(path?.string ?? "?")"
         case .run: return "\(path?.string ?? "?") \(value)"
         case .verifyExists: return "check \(path?.string ?? "?") exists"

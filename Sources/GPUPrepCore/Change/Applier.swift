@@ -40,6 +40,10 @@ public struct Transaction {
     /// Files and links as they were before the change wrote them (nil: absent).
     var replacedFiles: [(path: HostPath, old: String?, wasLink: Bool)] = []
     var undoable: [Step] = []
+    /// Directories the change made for its files, outermost first (removed again by a rollback).
+    var createdDirectories: [HostPath] = []
+    /// Devices with a write still blocked in the kernel, and what that leaves.
+    var blocked: [PCIAddress: String] = [:]
     var failure: String?
 
     public init() {}
@@ -52,6 +56,8 @@ public struct Applier {
     public let sysfs: Sysfs
     /// How long to wait for a probe to bind (drivers may probe asynchronously).
     public var verifyTimeoutMilliseconds = 3000
+    /// Who holds a device, in words, for a write that blocks (see OpenFiles.describeHolders).
+    public var describeHolders: (PCIAddress) -> String? = { _ in nil }
 
     public init(writer: HostWriter, sysfs: Sysfs) {
         self.writer = writer
@@ -72,15 +78,13 @@ public struct Applier {
         var failure: String?
         let start = t.outcome.records.count
 
-        run: for step in plan.moduleLoads {
-            do {
-                try writer.loadModule(step.value)
-                t.outcome.records.append(StepRecord(step: step, done: true))
-            } catch {
-                t.outcome.records.append(StepRecord(step: step, done: false, error: error.message))
-                failure = error.message
-                break run
+        for step in plan.moduleLoads {
+            if let error = forward(step, &t) {
+                t.outcome.records.append(StepRecord(step: step, done: false, error: error))
+                failure = error
+                break
             }
+            t.outcome.records.append(StepRecord(step: step, done: true))
         }
         if failure == nil {
             devices: for change in plan.devices {
@@ -89,7 +93,7 @@ public struct Applier {
                     t.touched.append((address, currentOverride(address), currentDriver(address)))
                 }
                 for step in change.steps {
-                    if let error = perform(step) {
+                    if let error = forward(step, &t) {
                         t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                         failure = error
                         break devices
@@ -101,7 +105,7 @@ public struct Applier {
         }
         if failure == nil {
             for step in plan.actions {
-                if let error = perform(step) {
+                if let error = forward(step, &t) {
                     t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                     failure = error
                     break
@@ -113,14 +117,22 @@ public struct Applier {
         if failure == nil {
             for step in plan.fileChanges {
                 guard let path = step.path else { continue }
-                let oldLink = sysfs.linkTarget(path)
+                // A file is written through its link (AtomicFile), so what it held is what to put
+                // back; a link made or removed is put back as the link it was.
+                let oldLink = step.action == .writeFile ? nil : sysfs.linkTarget(path)
                 let old = oldLink ?? AtomicFile(root: sysfs.root).read(path)
-                if let error = perform(step) {
+                let existed = sysfs.exists(path) || oldLink != nil
+                let missing = missingDirectories(above: path)
+                if let error = forward(step, &t) {
                     t.outcome.records.append(StepRecord(step: step, done: false, error: error))
                     failure = error
                     break
                 }
-                if !t.replacedFiles.contains(where: { $0.path == path }) { t.replacedFiles.append((path, old, oldLink != nil)) }
+                t.createdDirectories += missing.filter { sysfs.exists($0) && !t.createdDirectories.contains($0) }
+                // A backup that was there already was left alone: nothing to put back.
+                if !(step.action == .backUp && existed), !t.replacedFiles.contains(where: { $0.path == path }) {
+                    t.replacedFiles.append((path, old, oldLink != nil))
+                }
                 t.outcome.records.append(StepRecord(step: step, done: true))
             }
         }
@@ -140,6 +152,7 @@ public struct Applier {
         for step in t.undoable.reversed() {
             // Nothing to undo when the undo's closing check already holds (a create that made
             // nothing): not counted as undone, since nothing was.
+            if let device = step.device, t.blocked[device] != nil { continue }
             if let last = step.undo.last, [.verifyAbsent, .verifyExists, .verifyValue].contains(last.action),
                let path = last.path, isMet(last, at: path) {
                 continue
@@ -159,15 +172,27 @@ public struct Applier {
             t.outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
             if error != nil { unrestored.append("\(file.path) could not be restored") }
         }
-        for original in t.touched.reversed() {
+        // The directories made for those files, innermost first; one left not empty stays.
+        for directory in t.createdDirectories.reversed() where sysfs.list(directory)?.isEmpty == true {
+            let step = Step(action: .removeFile, path: directory, value: "", device: nil)
+            let error = perform(step)
+            t.outcome.rollback.append(StepRecord(step: step, done: error == nil, error: error))
+        }
+        // A device whose write is still blocked is left to the kernel: a write to put it back
+        // would block as well. What it leaves is said instead.
+        for (address, left) in t.blocked.sorted(by: { $0.key < $1.key }) { unrestored.append(left); _ = address }
+        for original in t.touched.reversed() where t.blocked[original.address] == nil {
             let (records, problem) = restore(original.address, override: original.override, driver: original.driver)
             t.outcome.rollback += records
             if let problem { unrestored.append(problem) }
         }
-        let restoredList = (t.touched.map { "\($0.address) on \($0.driver ?? "no driver")" } + t.replacedFiles.map { "\($0.path) as it was" }
+        let restoredList = (t.touched.filter { t.blocked[$0.address] == nil }.map { "\($0.address) on \($0.driver ?? "no driver")" } + t.replacedFiles.map { "\($0.path) as it was" }
             + (undone > 0 ? ["\(undone) step\(undone == 1 ? "" : "s") undone"] : []))
             .joined(separator: ", ")
-        if unrestored.isEmpty {
+        if !t.blocked.isEmpty {
+            let rolled = restoredList.isEmpty ? "" : "; rolled back: \(restoredList)"
+            t.outcome.failure = GPUPrepError(.blocked, "\(failure)\(rolled); left: \(unrestored.joined(separator: "; "))")
+        } else if unrestored.isEmpty {
             let rolled = t.touched.isEmpty && t.replacedFiles.isEmpty && undone == 0 ? "nothing had changed" : "rolled back: \(restoredList)"
             t.outcome.failure = GPUPrepError(.applyFailed, "\(failure); \(rolled)")
         } else {
@@ -175,7 +200,9 @@ public struct Applier {
         }
         t.undoable = []
         t.replacedFiles = []
+        t.createdDirectories = []
         t.touched = []
+        t.blocked = [:]
     }
 
     /// The outcome, with where each device the plans moved ended up.
@@ -189,6 +216,42 @@ public struct Applier {
         return outcome
     }
 
+    /// Does a step of the change itself (not of a rollback): not once a signal asked to stop,
+    /// and with a write still blocked at its deadline recorded with what holds its device.
+    func forward(_ step: Step, _ t: inout Transaction) -> String? {
+        if let signal = Interruption.received { return "interrupted by \(signal) before: \(step.shell)" }
+        if step.action == .write, let path = step.path {
+            do { try writer.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
+                guard case .blocked = error else { return writeFailure(step, path, error) }
+                let device = step.device
+                let holders = device.flatMap(describeHolders)
+                let state = device.map { "\($0) is on \(currentDriver($0) ?? "no driver") with driver_override \(currentOverride($0) ?? "(none)")" }
+                if let device {
+                    t.blocked[device] = "\(state ?? ""), until the kernel ends the blocked write"
+                        + (holders == nil ? "" : " when that holder lets go") + "; then check it with: gpuprep list \(device)"
+                }
+                return error.message + (holders.map { ": \($0)" } ?? "")
+            }
+            return nil
+        }
+        return perform(step)
+    }
+
+    func writeFailure(_ step: Step, _ path: HostPath, _ error: SystemError) -> String {
+        "writing '\(step.value)' to \(path) failed: \(error.message.split(separator: ": ", omittingEmptySubsequences: false).last.map(String.init) ?? error.message)"
+    }
+
+    /// The directories above `path` that do not exist yet, outermost first.
+    func missingDirectories(above path: HostPath) -> [HostPath] {
+        var missing: [HostPath] = []
+        var directory = path.parent
+        while directory.string != "/" && !sysfs.exists(directory) {
+            missing.insert(directory, at: 0)
+            directory = directory.parent
+        }
+        return missing
+    }
+
     /// Does one step; returns what went wrong, or nil.
     func perform(_ step: Step) -> String? {
         switch step.action {
@@ -198,9 +261,7 @@ public struct Applier {
         case .write:
             guard let path = step.path else { return "a write without a path" }
             // An empty value clears an attribute; the kernel wants a newline for that.
-            do { try writer.write(path, step.value.isEmpty ? "\n" : step.value) } catch {
-                return "writing '\(step.value)' to \(path) failed: \(error.message.split(separator: ": ", omittingEmptySubsequences: false).last.map(String.init) ?? error.message)"
-            }
+            do { try writer.write(path, step.value.isEmpty ? "\n" : step.value) } catch { return writeFailure(step, path, error) }
             return nil
         case .verify:
             guard let address = step.device else { return nil }
@@ -211,6 +272,10 @@ public struct Applier {
         case .run:
             guard let path = step.path else { return "a program without a path" }
             do { try writer.run(path, step.value.split(separator: " ").map(String.init)) } catch { return error.message }
+            return nil
+        case .backUp:
+            guard let path = step.path, let source = path.backedUpFile else { return "a backup without a path" }
+            do { try writer.backUp(source, to: path) } catch { return "backing up \(step.value) failed: \(error.message)" }
             return nil
         case .link:
             guard let path = step.path else { return "a link without a path" }

@@ -16,6 +16,8 @@ public struct ChangeSession {
     public var lockTimeoutSeconds = 10.0
     /// Makes the writer for a host (the live one, or a simulated kernel in tests).
     public var writer: (HostContext) -> HostWriter = { LiveHostWriter(host: $0) }
+    /// Where a line for the person waiting goes (standard error).
+    public var notice: (String) -> Void = { Terminal.writeError("gpuprep: " + $0 + "\n") }
 
     public init(command: String, dryRun: Bool, open: @escaping () throws(GPUPrepError) -> HostContext) {
         self.command = command
@@ -27,15 +29,29 @@ public struct ChangeSession {
     public func run(_ makeReport: (HostContext) throws(GPUPrepError) -> ChangeReport) throws(GPUPrepError) -> ChangeReport {
         var host = try openChecked()
         var report = try makeReport(host)
+        if dryRun { noteChangeInProgress(host) }
         guard !dryRun && !report.plan.isEmpty else { return report }
         let lock = try takeLock(host)
         defer { withExtendedLifetime(lock) {} }
         host = try open()
         report = try makeReport(host)
         if !report.plan.isEmpty {
-            report.outcome = Applier(writer: writer(host), sysfs: host.sysfs).apply(report.plan)
+            report.outcome = applier(host).apply(report.plan)
         }
         return report
+    }
+
+    /// The applier for a host: its writer, and who holds a device when a write to it blocks.
+    public func applier(_ host: HostContext) -> Applier {
+        var applier = Applier(writer: writer(host), sysfs: host.sysfs)
+        applier.describeHolders = { OpenFiles.describeHolders(of: $0, host: host) }
+        return applier
+    }
+
+    /// A plan shown while another gpuprep is changing the host may be stale by the time it ends.
+    public func noteChangeInProgress(_ host: HostContext) {
+        guard let holder = HostLock.holder(root: host.root, path: .lockFile) else { return }
+        notice("another gpuprep\(holder.pid.map { " (pid \($0))" } ?? "") is changing this host now: this plan is of the host as it is before that change ends")
     }
 
     /// The host, once it is known that this process may change it (or only plans).
@@ -47,7 +63,16 @@ public struct ChangeSession {
         return host
     }
 
+    /// The host lock, waited for (and said so) up to `lockTimeoutSeconds`. From here on a change
+    /// is about to be made: SIGINT, SIGTERM and SIGHUP are caught, so that it finishes its step and
+    /// rolls back rather than stopping halfway (see Applier.forward).
     public func takeLock(_ host: HostContext) throws(GPUPrepError) -> HostLock {
-        do throws(SystemError) { return try HostLock(root: host.root, path: .lockFile, timeout: lockTimeoutSeconds) } catch { throw GPUPrepError(error) }
+        Interruption.catchSignals()
+        let timeout = lockTimeoutSeconds
+        do throws(SystemError) {
+            return try HostLock(root: host.root, path: .lockFile, timeout: timeout) { pid in
+                notice("waiting up to \(Int(timeout)) s for another gpuprep\(pid.map { " (pid \($0))" } ?? "") to finish changing this host")
+            }
+        } catch { throw GPUPrepError(error) }
     }
 }

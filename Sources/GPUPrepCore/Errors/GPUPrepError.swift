@@ -28,6 +28,9 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case applyFailed = "apply-failed"
         /// A change failed and could not be fully rolled back: the message lists the state left.
         case rollbackFailed = "rollback-failed"
+        /// A write was still blocked in the kernel at its deadline (something holds the device):
+        /// the message says what holds it and what the kernel will still do.
+        case blocked
         /// Another gpuprep holds the lock.
         case locked
         /// Changing the live host needs root.
@@ -41,7 +44,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
             case .system, .applyFailed: return 74        // EX_IOERR
             case .refused: return 65                     // EX_DATAERR
-            case .rollbackFailed: return 70              // EX_SOFTWARE
+            case .rollbackFailed, .blocked: return 70    // EX_SOFTWARE
             case .locked: return 75                      // EX_TEMPFAIL
             case .permission: return 77                  // EX_NOPERM
             }
@@ -61,7 +64,8 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         switch error {
         case .invalidRoot: self.init(.invalidRoot, error.message)
         case .unsafePathComponent: self.init(.unsafePath, error.message)
-        case .io, .libpci, .libkmod, .program: self.init(.system, error.message)
+        case .io, .libpci, .libkmod, .program, .notRegular: self.init(.system, error.message)
+        case .blocked: self.init(.blocked, error.message)
         case .locked: self.init(.locked, error.message)
         }
     }
@@ -92,7 +96,7 @@ public enum ExitStatusTable {
         Row(status: 65, meaning: "refused: a safety check failed, or it cannot fit; nothing changed", codes: [.refused]),
         Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids or config file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
         Row(status: 69, meaning: "the root has no PCI bus (sys/bus/pci/devices is missing)", codes: [.noPCIBus]),
-        Row(status: 70, meaning: "a change failed and so did its rollback: the report says what is left", codes: [.rollbackFailed]),
+        Row(status: 70, meaning: "a change failed and so did its rollback, or a write is still blocked in the kernel: the report says what is left", codes: [.rollbackFailed, .blocked]),
         Row(status: 74, meaning: "a read, write or library call failed; a change is rolled back, and says so", codes: [.system, .applyFailed]),
         Row(status: 75, meaning: "another gpuprep change holds the host lock", codes: [.locked]),
         Row(status: 77, meaning: "permission: changing the live host needs root", codes: [.permission]),

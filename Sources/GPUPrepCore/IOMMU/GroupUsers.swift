@@ -92,3 +92,15 @@ public struct OpenFiles: Sendable {
         nodes.flatMap { node in (holders[node] ?? []).map { (node, $0) } }
     }
 }
+
+extension OpenFiles {
+    /// Who holds a PCI device through VFIO, in words (`/dev/vfio/12 is held by qemu-system-x86
+    /// (pid 4242, VM win11)`), or nil when no process visible here does.
+    public static func describeHolders(of address: PCIAddress, host: HostContext) -> String? {
+        let device = HostPath.sysBusPCIDevices.child(address.description)
+        let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
+        let users = scan(host).vfioHolders(group: group, device: device, sysfs: host.sysfs)
+        guard !users.isEmpty else { return nil }
+        return users.map { "\($0.node) is held by \($0.process.described)" }.joined(separator: "; ")
+    }
+}
