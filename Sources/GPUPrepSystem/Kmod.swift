@@ -131,13 +131,29 @@ public final class Kmod {
 
     /// The modules blacklisted by the modprobe configuration under the root, as libkmod reads it.
     /// Wraps kmod_config_get_blacklists.
+    ///
+    /// libkmod also reads `modprobe.blacklist=` from /proc/cmdline, always the running kernel's
+    /// (kmod_config_parse_kcmdline opens the path as it is), and before any file
+    /// (kmod_config_new). Under --root those first entries are the wrong host's: they are
+    /// skipped, and the root's own command line is read instead.
     public func blacklist() -> Set<String> {
         guard let iterator = gp_kmod_config_get_blacklists(context) else { return [] }
         defer { gp_kmod_config_iter_free_iter(iterator) }
+        var skip = root.isLiveHost ? 0 : Kmod.commandLineBlacklist(try? HostRoot("/")).count
         var names = Set<String>()
         while gp_kmod_config_iter_next(iterator) {
+            if skip > 0 { skip -= 1; continue }
             if let key = gp_kmod_config_iter_get_key(iterator) { names.insert(String(cString: key)) }
         }
+        if !root.isLiveHost { names.formUnion(Kmod.commandLineBlacklist(root)) }
         return names
+    }
+
+    /// The names in `modprobe.blacklist=a,b` arguments of a host's /proc/cmdline, in order, as
+    /// libkmod counts them (one entry per name).
+    static func commandLineBlacklist(_ root: HostRoot?) -> [String] {
+        guard let root, let line = Sysfs(root: root).read(.procCmdline) else { return [] }
+        return line.split(separator: " ").filter { $0.hasPrefix("modprobe.blacklist=") }
+            .flatMap { $0.dropFirst("modprobe.blacklist=".count).split(separator: ",").map(String.init) }
     }
 }

@@ -17,6 +17,11 @@ public enum DriverChoice: Sendable, Equatable {
             guard !text.isEmpty, text.utf8.allSatisfy({ Self.moduleNameBytes.contains($0) }) else {
                 throw GPUPrepError(.usage, "'\(text)' is not a module name: use vfio-pci, auto, or a name of letters, digits, _ and -")
             }
+            // bind hands devices to VMs: a host driver (nouveau, nvidia, snd_hda_intel) as the
+            // target would pin it there with driver_override, which no later probe undoes.
+            guard VFIORule.isVFIODriver(text) || ["pci-stub", "pci_stub"].contains(text) else {
+                throw GPUPrepError(.usage, "'\(text)' is not a VFIO driver: bind gives devices to VMs, so name vfio-pci, auto, pci-stub or a VFIO variant driver (such as mlx5_vfio_pci); to give a device back to its host driver, run gpuprep unbind")
+            }
             self = .named(text)
         }
     }

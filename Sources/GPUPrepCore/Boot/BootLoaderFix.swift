@@ -60,7 +60,12 @@ public struct BootLoaderFix: Sendable {
             for (file, assignment) in BootLoader.grubAssignments(host).0.reversed()
             where ["GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"].contains(assignment.name) {
                 var text = edited[file] ?? files.read(file) ?? ""
-                for r in replacements { text = replacingArgument(r.old, with: r.new, inLineEndingAt: assignment.valueEndOffset, of: text) }
+                var end = assignment.valueEndOffset
+                for r in replacements {
+                    let before = text.utf8.count
+                    text = replacingArgument(r.old, with: r.new, inValueFrom: assignment.valueStartOffset, to: end, of: text)
+                    end += text.utf8.count - before
+                }
                 edited[file] = text
             }
             // Appending goes after the edits above, which may have moved the assignment: read it again.
@@ -88,21 +93,21 @@ public struct BootLoaderFix: Sendable {
         return words.joined(separator: " ")
     }
 
-    /// The same, within the line of a GRUB assignment whose value ends at `offset`: the argument
-    /// as a whole word between spaces, the quotes or the `=`; everything else kept byte for byte.
-    static func replacingArgument(_ old: String, with new: String?, inLineEndingAt offset: Int, of text: String) -> String {
+    /// The same, within the raw value of a GRUB assignment (from `start` to `offset`, which may
+    /// span continued lines): the argument as a whole word between blanks, quotes, line ends or
+    /// the `=`; everything else kept byte for byte.
+    static func replacingArgument(_ old: String, with new: String?, inValueFrom start: Int, to offset: Int, of text: String) -> String {
         let bytes = Array(text.utf8)
-        guard offset <= bytes.count else { return text }
-        var lineStart = offset
-        while lineStart > 0, bytes[lineStart - 1] != 0x0a { lineStart -= 1 }
+        guard offset <= bytes.count, start <= offset else { return text }
+        let lineStart = start
         let target = Array(old.utf8)
-        let bounds: Set<UInt8> = [0x20, 0x09, 0x22, 0x27, 0x3d]     // space, tab, ", ', =
+        let bounds: Set<UInt8> = [0x20, 0x09, 0x22, 0x27, 0x3d, 0x0a, 0x0d, 0x5c]     // space, tab, ", ', =, LF, CR, backslash
         var i = lineStart
         while i + target.count <= offset {
             let before = i == lineStart ? nil : bytes[i - 1]
             let after = i + target.count < bytes.count ? bytes[i + target.count] : nil
             if Array(bytes[i..<(i + target.count)]) == target, before.map(bounds.contains) ?? true,
-               after.map({ bounds.contains($0) || $0 == 0x0a }) ?? true {
+               after.map(bounds.contains) ?? true {
                 var start = i, end = i + target.count
                 if new == nil {
                     // Removed: with one space beside it, so that no double space is left.
@@ -120,7 +125,9 @@ public struct BootLoaderFix: Sendable {
     mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile) {
         guard old != new else { return }
         let backup = HostPath.backup(of: path)
-        if files.read(backup) == nil { plan.fileChanges.append(Step(action: .writeFile, path: backup, value: old, device: nil)) }
+        if !Sysfs(root: files.root).exists(backup) && !Sysfs(root: files.root).isLink(backup) {
+            plan.fileChanges.append(Step(action: .backUp, path: backup, value: path.string, device: nil))
+        }
         plan.fileChanges.append(Step(action: .writeFile, path: path, value: new, device: nil))
         diff += UnifiedDiff.make(old, new, path: path.string)
     }
@@ -129,8 +136,10 @@ public struct BootLoaderFix: Sendable {
     /// an unquoted value is quoted; without an assignment, one is added at the end.
     static func grubEdited(_ text: String, assignment: ShellAssignment?, adding arguments: String, variable: String) -> String {
         guard let assignment else {
-            let separator = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
-            return text + separator + "\(variable)=\"\(arguments)\"\n"
+            // A file written with CRLF line ends gets its new line with one too.
+            let newline = text.utf8.contains(0x0d) && text.contains("\r\n") ? "\r\n" : "\n"
+            let separator = text.isEmpty || text.hasSuffix("\n") ? "" : newline
+            return text + separator + "\(variable)=\"\(arguments)\"" + newline
         }
         guard assignment.valueEndOffset <= text.utf8.count else { return text }
         let valueEnd = text.utf8.index(text.startIndex, offsetBy: assignment.valueEndOffset)
@@ -139,9 +148,15 @@ public struct BootLoaderFix: Sendable {
         if assignment.closingQuote != nil {
             let quote = text.index(before: valueEnd)
             edited.insert(contentsOf: space + arguments, at: quote)
+        } else if text.utf8[text.utf8.index(text.startIndex, offsetBy: assignment.valueStartOffset)..<valueEnd.samePosition(in: text.utf8)!]
+                    .contains(where: { [0x22, 0x27, 0x24, 0x5c, 0x60].contains($0) }) {
+            // Quotes, `$VAR` or escapes written unquoted are kept as written (a `$VAR` must stay a
+            // reference, not become its value): a quoted segment is appended to the word.
+            edited.insert(contentsOf: "\"\(space)\(arguments)\"", at: valueEnd)
         } else {
-            let lineStart = text[..<valueEnd].lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
-            guard let equals = text[lineStart..<valueEnd].firstIndex(of: "=") else { return text }
+            let valueStart = text.utf8.index(text.startIndex, offsetBy: assignment.valueStartOffset)
+            guard valueStart > text.startIndex else { return text }
+            let equals = text.index(before: valueStart)
             let escaped = (assignment.value + space + arguments).reduce(into: "") { out, c in
                 if "\"\\$`".contains(c) { out.append("\\") }
                 out.append(c)

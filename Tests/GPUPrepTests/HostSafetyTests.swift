@@ -1,0 +1,311 @@
+import Foundation
+import GPUPrepCore
+import GPUPrepSystem
+import HostFixtures
+import Testing
+
+/// A host tree crafted against gpuprep: every shape a file can take where an attribute belongs.
+/// gpuprep runs on it as root, as it would on a captured tree, with the real writer (no
+/// simulated kernel): what it writes lands in the tree, or nowhere.
+@Suite struct HostileTreeTests {
+    /// A one-device host (0000:07:00.0, no driver, its own group) and a file outside its root.
+    func host(_ label: String) throws -> (FakeHost, URL) {
+        let (host, _) = try bindHost("hostile-\(label)")
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-outside-\(UUID().uuidString)")
+        try "precious\n".write(to: outside, atomically: true, encoding: .utf8)
+        return (host, outside)
+    }
+
+    func override(_ host: FakeHost) -> String { host.devicePath("0000:07:00.0") + "/driver_override" }
+
+    enum Shape: String, CaseIterable { case absoluteLinkOut, relativeLinkOut, danglingLink, fifo, directory }
+
+    func craft(_ shape: Shape, at relative: String, in host: FakeHost, outside: URL) throws {
+        let path = host.root.appendingPathComponent(relative).path
+        try? FileManager.default.removeItem(atPath: path)
+        switch shape {
+        case .absoluteLinkOut: try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: outside.path)
+        case .relativeLinkOut:
+            let depth = relative.split(separator: "/").count - 1 + host.root.path.split(separator: "/").count
+            let up = String(repeating: "../", count: depth)
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: up + outside.path.dropFirst())
+        case .danglingLink: try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "nowhere")
+        case .fifo: #expect(mkfifo(path, 0o644) == 0)
+        case .directory: try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        }
+    }
+
+    @Test(arguments: Shape.allCases)
+    func aWriteNeverLeavesTheRootNorHangs(shape: Shape) throws {
+        let (host, outside) = try host(shape.rawValue)
+        try craft(shape, at: override(host), in: host, outside: outside)
+        let start = Date()
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path], environment: ["GPUPREP_WRITE_TIMEOUT": "2"])
+        #expect(Date().timeIntervalSince(start) < 20)
+        #expect(run.status == 74 || run.status == 70, "\(run.stderr)")
+        #expect(run.stderr.contains("driver_override"), "\(run.stderr)")
+        #expect(try String(contentsOf: outside, encoding: .utf8) == "precious\n")
+        // Nothing was made where the link points, inside the tree or out.
+        #expect(!FileManager.default.fileExists(atPath: host.root.appendingPathComponent(String(outside.path.dropFirst())).path))
+    }
+
+    @Test func aLinkInsideTheRootIsResolvedInsideIt() throws {
+        // A captured tree's absolute link names a path of the captured host: it is followed in the tree.
+        let (host, outside) = try host("absolute-inside")
+        try host.write("elsewhere/override", "")
+        try craft(.absoluteLinkOut, at: override(host), in: host, outside: outside)
+        try FileManager.default.removeItem(atPath: host.root.appendingPathComponent(override(host)).path)
+        try FileManager.default.createSymbolicLink(atPath: host.root.appendingPathComponent(override(host)).path, withDestinationPath: "/elsewhere/override")
+        let root = try HostRoot(host.path)
+        let sysfs = Sysfs(root: root)
+        #expect(sysfs.exists(HostPath.sysBusPCIDevices.child("0000:07:00.0", "driver_override")))
+        // Written with O_NOFOLLOW all the same: an attribute is never a link.
+        #expect(throws: SystemError.notRegular(path: "/sys/bus/pci/devices/0000:07:00.0/driver_override", kind: "a symbolic link")) {
+            try SysfsWriter(root: root).write(HostPath.sysBusPCIDevices.child("0000:07:00.0", "driver_override"), "vfio-pci")
+        }
+        #expect(try String(contentsOf: outside, encoding: .utf8) == "precious\n")
+    }
+
+    @Test func configurationFilesAreWrittenInsideTheRoot() throws {
+        // /etc/modprobe.d as a link out of the root: the persistent files go into the tree's own.
+        let (host, outside) = try host("etc-link")
+        let outsideDir = outside.deletingLastPathComponent().appendingPathComponent("gpuprep-outside-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outsideDir, withIntermediateDirectories: true)
+        try host.mkdir("etc")
+        try FileManager.default.createSymbolicLink(atPath: host.root.appendingPathComponent("etc/modprobe.d").path,
+                                                   withDestinationPath: outsideDir.path)
+        // Inside the root the link names a directory the tree does not have: refused, not followed out.
+        #expect(throws: SystemError.io(path: "/etc/modprobe.d/gpuprep-vfio.conf", errno: ENOENT)) {
+            try AtomicFile(root: try HostRoot(host.path)).write(.persistModprobe, "softdep nouveau pre: vfio-pci\n")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outsideDir.path).isEmpty)
+        // Once the tree has that directory, the file goes there.
+        try host.mkdir(String(outsideDir.path.dropFirst()))
+        try AtomicFile(root: try HostRoot(host.path)).write(.persistModprobe, "softdep nouveau pre: vfio-pci\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outsideDir.path).isEmpty)
+        #expect(host.exists(String(outsideDir.path.dropFirst()) + "/gpuprep-vfio.conf"))
+    }
+
+    @Test func readsOfHostileFilesAreBoundedAndNeverBlock() throws {
+        let (host, outside) = try host("reads")
+        // Files gpuprep reads itself (libpci reads others, such as modalias and config, its own way).
+        let dir = host.devicePath("0000:01:00.0")
+        try craft(.fifo, at: dir + "/driver_override", in: host, outside: outside)
+        try craft(.absoluteLinkOut, at: dir + "/boot_vga", in: host, outside: outside)
+        let zero = host.root.appendingPathComponent(host.devicePath("0000:04:00.0") + "/driver_override").path
+        try FileManager.default.removeItem(atPath: zero)
+        try FileManager.default.createSymbolicLink(atPath: zero, withDestinationPath: "/dev/zero")
+        try host.writeData(host.devicePath("0000:02:00.0") + "/driver_override", Data(repeating: 0x41, count: 3 << 20))
+        try craft(.fifo, at: "proc/cmdline", in: host, outside: outside)
+        let start = Date()
+        let list = try Run.gpuprep(["list", "--all", "--json", "--root", host.path])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("0000:01:00.0") && list.stdout.contains("0000:02:00.0"))
+        let check = try Run.gpuprep(["check", "--root", host.path])
+        #expect(check.status == 0 || check.status == 1, "\(check.stderr)")
+        #expect(Date().timeIntervalSince(start) < 20)
+        // The sysfs readers themselves: the FIFO reads as empty, the link out of the root as nothing.
+        let sysfs = Sysfs(root: try HostRoot(host.path))
+        #expect(sysfs.read(HostPath.sysBusPCIDevices.child("0000:01:00.0", "boot_vga")) == nil)
+        #expect(sysfs.readBytes(HostPath.procCmdline) == nil)
+        #expect(sysfs.read(HostPath.sysBusPCIDevices.child("0000:02:00.0", "driver_override")).map(\.utf8.count) ?? 0 <= (1 << 20) + 65536)
+    }
+}
+
+/// A process-level fake kernel: a helper process that holds a file lease on an attribute, so that
+/// gpuprep's write to it blocks in the kernel (open(2) waits for a lease to be released, as a
+/// sysfs write waits for a device to be let go), then lets go after `seconds` (or never).
+final class BlockingAttribute {
+    let process = Process()
+
+    init(_ path: String, seconds: Double) throws {
+        let script = """
+        import fcntl, os, signal, sys, time
+        signal.signal(signal.SIGIO, lambda *a: None)
+        fd = os.open(sys.argv[1], os.O_RDONLY)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        print("held", flush=True)
+        time.sleep(float(sys.argv[2]))
+        """
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path, String(seconds)]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        _ = out.fileHandleForReading.availableData   // "held": the lease is in place
+    }
+
+    /// SIGKILL: the test runner may start children with SIGTERM blocked.
+    func release() { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    deinit { if process.isRunning { release() } }
+}
+
+@Suite struct BoundedChangeTests {
+    func overridePath(_ host: FakeHost) -> String {
+        host.root.appendingPathComponent(host.devicePath("0000:07:00.0") + "/driver_override").path
+    }
+
+    @Test func aWriteThatBlocksEndsAtItsDeadlineAndSaysWhatIsLeft() throws {
+        let (host, _) = try bindHost("blocked")
+        try host.addProcess(pid: 4321, name: "qemu-system-x86", openFiles: ["/dev/vfio/7"], arguments: ["qemu-system-x86_64", "-name", "guest=vm7"])
+        let lease = try BlockingAttribute(overridePath(host), seconds: 60)
+        defer { lease.release() }
+        let start = Date()
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--force", "--root", host.path], environment: ["GPUPREP_WRITE_TIMEOUT": "1"])
+        #expect(Date().timeIntervalSince(start) < 15)
+        #expect(run.status == 70, "\(run.stderr)")
+        #expect(run.stderr.contains("still blocked in the kernel after 1 s"), "\(run.stderr)")
+        #expect(run.stderr.contains("/dev/vfio/7 is held by qemu-system-x86 (pid 4321, VM vm7)"), "\(run.stderr)")
+        #expect(run.stderr.contains("left: 0000:07:00.0 is on no driver"), "\(run.stderr)")
+    }
+
+    @Test func sigtermFinishesTheStepThenRollsBack() throws {
+        let (host, _) = try bindHost("sigterm")
+        let path = overridePath(host)
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let lease = try BlockingAttribute(path, seconds: 1.5)
+        defer { lease.release() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Run.gpuprep)
+        process.arguments = ["bind", "0000:07:00.0", "--root", host.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        usleep(500_000)
+        process.terminate()   // SIGTERM while the override write waits
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 74, "\(said)")
+        #expect(said.contains("interrupted by SIGTERM") && said.contains("rolled back"), "\(said)")
+        // Cleared, as the kernel reads an empty override back: "(null)".
+        func cleared(_ text: String) -> String { let t = text.trimmingCharacters(in: .whitespacesAndNewlines); return t.isEmpty ? "(null)" : t }
+        #expect(cleared(try String(contentsOfFile: path, encoding: .utf8)) == cleared(before))
+    }
+
+    @Test func aHostDriverIsNoBindTarget() throws {
+        let run = try Run.gpuprep(["bind", "0000:01:00.0", "--driver", "nouveau", "--dry-run", "--root", Fixtures.host("desktop-b550")])
+        #expect(run.status == 64 && run.stderr.contains("'nouveau' is not a VFIO driver"), "\(run.stderr)")
+    }
+
+    @Test func theLockIsWaitedForAndSaidSo() throws {
+        let (host, _) = try bindHost("lock-wait")
+        try host.mkdir("run")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [host.root.appendingPathComponent("run/gpuprep.lock").path, "sleep", "2"]
+        try holder.run()
+        usleep(300_000)
+        let dry = try Run.gpuprep(["bind", "0000:07:00.0", "--dry-run", "--root", host.path])
+        #expect(dry.status == 0 && dry.stderr.contains("another gpuprep is changing this host now"), "\(dry.stderr)")
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path])
+        #expect(run.stderr.contains("waiting up to 10 s for another gpuprep to finish"), "\(run.stderr)")
+        holder.waitUntilExit()
+    }
+
+    @Test func aRollbackRemovesTheDirectoriesItMade() throws {
+        let (host, kernel) = try bindHost("rollback-dirs")
+        kernel.failingFile = "/etc/systemd/system/gpuprep-apply.service"
+        let planner = try BindPlanner(host: try HostContext(root: host.path))
+        let outcome = try apply(try planner.planBind([PCIAddress("07:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true), host, kernel)
+        #expect(outcome.failure?.code == .applyFailed)
+        for directory in ["etc/udev", "etc/modules-load.d", "etc/modprobe.d", "etc/gpuprep", "etc/systemd"] {
+            #expect(!host.exists(directory), "\(directory) was left behind")
+        }
+    }
+}
+
+/// /etc/default/grub as written in the wild. After `check --fix` the shell (bash, which is what
+/// grub-mkconfig runs) must read every argument the file had, plus the IOMMU ones; a second
+/// `--fix` finds nothing to do; the first backup is the original, with its mode.
+@Suite struct GrubInTheWildTests {
+    static let files: [(name: String, text: String)] = [
+        ("backslash continuation", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash \\\n    crashkernel=512M resume=UUID=1234\"\nGRUB_CMDLINE_LINUX=\"\"\n"),
+        ("unquoted continuation", "GRUB_CMDLINE_LINUX_DEFAULT=quiet\\ \\\nsplash\nGRUB_CMDLINE_LINUX=rd.lvm.lv=vg/root\n"),
+        ("open quote over lines", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n  crashkernel=auto resume=/dev/mapper/swap\n  rd.lvm.lv=rhel/root\"\n"),
+        ("single quotes over lines", "GRUB_CMDLINE_LINUX_DEFAULT='quiet\nsplash'\n"),
+        ("CRLF", "GRUB_DEFAULT=0\r\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\r\nGRUB_CMDLINE_LINUX=\"\"\r\n"),
+        ("both quotes and comments", "# set by the installer\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"' splash' # keep\n#GRUB_CMDLINE_LINUX_DEFAULT=\"nomodeset\"\n"),
+        ("no trailing newline", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\""),
+        ("self-reference", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash\"\n"),
+        ("unquoted variable", "BASE=\"crashkernel=256M quiet\"\nGRUB_CMDLINE_LINUX_DEFAULT=$BASE\n"),
+        ("export and two on a line", "export GRUB_TIMEOUT=3 GRUB_CMDLINE_LINUX_DEFAULT=\"quiet resume=/dev/sda2\"\n"),
+    ]
+
+    /// What bash reads from the file: both command line variables, as words.
+    func shellArguments(_ path: String) throws -> [String] {
+        let run = try Run("/bin/bash", ["-c", ". \"$1\"; printf '%s ' \"$GRUB_CMDLINE_LINUX\" \"$GRUB_CMDLINE_LINUX_DEFAULT\"", "bash", path])
+        #expect(run.status == 0, "\(run.stderr)")
+        return run.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" }).map(String.init)
+    }
+
+    func host(_ text: String) throws -> FakeHost {
+        let h = try Fixtures.scratch("grub-wild")
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try h.setRunningCommandLine("ro quiet")
+        try h.mkdir("etc/default")
+        try h.writeData("etc/default/grub", Data(text.utf8))
+        return h
+    }
+
+    @Test(arguments: files.indices)
+    func everyArgumentIsKept(index: Int) throws {
+        let (name, text) = Self.files[index]
+        let h = try host(text)
+        let path = h.root.appendingPathComponent("etc/default/grub").path
+        let before = try shellArguments(path)
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.status == 0, "\(name): \(run.stderr)")
+        let after = try shellArguments(path)
+        let edited = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(after == before + ["intel_iommu=on", "iommu=pt"], "\(name): \(edited)")
+        let again = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(again.stdout.contains("Nothing to fix"), "\(name): \(again.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path + ".gpuprep-bak")) == Data(text.utf8), "\(name)")
+    }
+
+    @Test func aCRLFFileKeepsItsLineEnds() throws {
+        let h = try host("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash\"\r\n")
+        _ = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        let text = try String(contentsOf: h.root.appendingPathComponent("etc/default/grub"), encoding: .utf8)
+        #expect(text == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash intel_iommu=on iommu=pt\"\r\n")
+    }
+
+    @Test func aSymlinkedFileIsEditedThroughItsLinkAndTheBackupKeepsMode() throws {
+        let h = try host("")
+        try h.write("srv/config/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        let real = h.root.appendingPathComponent("srv/config/grub").path
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: real)
+        let link = h.root.appendingPathComponent("etc/default/grub").path
+        try FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "../../srv/config/grub")
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "../../srv/config/grub")
+        #expect(try String(contentsOfFile: real, encoding: .utf8) == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\"\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: real)[.posixPermissions] as? Int == 0o600)
+        #expect(try FileManager.default.attributesOfItem(atPath: link + ".gpuprep-bak")[.posixPermissions] as? Int == 0o600)
+        #expect(try String(contentsOfFile: link + ".gpuprep-bak", encoding: .utf8) == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+    }
+
+    @Test func theFirstBackupIsNeverReplaced() throws {
+        let h = try host("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        try h.write("etc/default/grub.gpuprep-bak", "the original\n")
+        _ = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        #expect(try String(contentsOf: h.root.appendingPathComponent("etc/default/grub.gpuprep-bak"), encoding: .utf8) == "the original\n")
+    }
+}
+
+@Suite struct RootedModuleConfigTests {
+    /// libkmod reads the running kernel's /proc/cmdline whatever the root: a `modprobe.blacklist=`
+    /// there must not count as the tree's. Shown by running gpuprep in a mount namespace whose
+    /// /proc/cmdline blacklists nouveau, against a host that does not.
+    @Test func theLiveCommandLineIsNotTheRootsBlacklist() throws {
+        let cmdline = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-cmdline-\(UUID().uuidString)")
+        try "ro modprobe.blacklist=nouveau\n".write(to: cmdline, atomically: true, encoding: .utf8)
+        let run = try Run("/usr/bin/unshare", ["-m", "sh", "-c", "mount --bind \"$1\" /proc/cmdline && exec \"$2\" check --root \"$3\"", "sh",
+                                               cmdline.path, Run.gpuprep, Fixtures.host("vgpu-l40s-sriov")])
+        guard !run.stderr.contains("unshare:") && !run.stderr.contains("mount:") else { return }   // no mount namespace here
+        #expect(run.stdout.contains("nouveau is not blacklisted"), "\(run.stdout)")
+    }
+}
