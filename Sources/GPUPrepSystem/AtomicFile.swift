@@ -68,14 +68,14 @@ public struct AtomicFile: Sendable {
         var info = stat()
         guard fstat(from, &info) == 0 else { throw .io(path: source.string, errno: errno) }
         guard case .success(let bytes) = ConfigFile.read(open: from, limit: Sysfs.readLimit) else { throw .io(path: source.string, errno: EINVAL) }
-        guard let (directory, name) = root.parent(of: backup) else { throw .io(path: backup.string, errno: errno) }
+        let directory = root.open(backup.parent, O_RDONLY | O_DIRECTORY)
+        guard directory >= 0, let name = backup.string.split(separator: "/").last.map(String.init) else {
+            throw .io(path: backup.string, errno: errno)
+        }
         defer { close(directory) }
         var existing = stat()
         if fstatat(directory, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 { return }
-        let writable = root.open(backup.parent, O_RDONLY | O_DIRECTORY)
-        guard writable >= 0 else { throw .io(path: backup.string, errno: errno) }
-        defer { close(writable) }
-        try replace(name, in: writable, with: bytes, mode: info.st_mode & 0o7777, owner: (info.st_uid, info.st_gid), shown: backup)
+        try replace(name, in: directory, with: bytes, mode: info.st_mode & 0o7777, owner: (info.st_uid, info.st_gid), shown: backup)
     }
 
     /// Makes `path` a symbolic link to `target`: a new link beside it, renamed over it.
