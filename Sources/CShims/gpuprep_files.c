@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef SYS_openat2
@@ -22,10 +23,21 @@ int gp_open_in_root(int root_fd, const char *path, int flags, mode_t mode)
     return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
 }
 
+int gp_open_beneath(int dir_fd, const char *path, int flags)
+{
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
+}
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -124,3 +136,141 @@ void gp_catch_signals(void)
 }
 
 int gp_signal_received(void) { return received; }
+
+/* Lets go of every descriptor but 0-2 (pointed at /dev/null) and those in `keep` (sorted), so
+   that a child left blocked in the kernel holds no pipe of the caller's (a `| tee` would wait
+   on it). close_range(2) closes each gap in one call; before Linux 5.9, one close each. */
+static void keep_only(const int *keep, size_t count)
+{
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+    unsigned int from = 3;
+    for (size_t i = 0; i <= count; i++) {
+        if (i < count && (keep[i] < 3 || (unsigned int)keep[i] < from)) continue;
+        unsigned int to = i < count ? (unsigned int)keep[i] : ~0U;
+        if (to > from && syscall(SYS_close_range, from, to - 1, 0) != 0) {
+            unsigned int last = to == ~0U ? 65536 : to;
+            for (unsigned int fd = from; fd < last; fd++) close((int)fd);
+        }
+        if (i < count) from = to + 1;
+    }
+}
+
+/* One attribute into `into`: a regular file (sysfs and procfs files are; a FIFO or a device in
+   a captured tree is not read), not through a link. Opened without blocking; a file another
+   process holds a lease on refuses that (EWOULDBLOCK) and is opened again, waiting, as a
+   locked device's attribute would make a read wait. Bytes read, or -errno. */
+static int read_one(int root_fd, const char *path, char *into, size_t capacity)
+{
+    int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = root_fd >= 0 ? gp_open_in_root(root_fd, path, flags | O_NONBLOCK, 0) : open(path, flags | O_NONBLOCK);
+    if (fd < 0 && errno == EWOULDBLOCK)
+        fd = root_fd >= 0 ? gp_open_in_root(root_fd, path, flags, 0) : open(path, flags);
+    if (fd < 0) return -errno;
+    struct stat info;
+    int code;
+    if (fstat(fd, &info) != 0) code = -errno;
+    else if (!S_ISREG(info.st_mode)) code = -EINVAL;
+    else {
+        ssize_t n = read(fd, into, capacity);
+        code = n < 0 ? -errno : (int)n;
+    }
+    close(fd);
+    return code;
+}
+
+/* One child reading paths[start..count) into memory shared with this process, packed: value i
+   at `data + offsets[i]`, `lengths[i]` long, then `done`, the count read so far (only the pages
+   written are ever touched: a host's thousands of short values fill few). The pipe only tells
+   of the child's end (it closes when the child exits). Returns the index the child stopped at:
+   count when it read them all, else the one it was still waiting on `timeout_ms` after the read
+   before it ended (marked GP_READ_BLOCKED). -errno when no child started. */
+static long read_batch(int root_fd, const char *paths, const size_t *path_offsets, size_t start, size_t count,
+                       char *buffer, size_t capacity, size_t *offsets, int *lengths, size_t *used, int timeout_ms)
+{
+    /* A new mapping for each child: one left blocked may wake later and write into its own. */
+    size_t header = count * (sizeof(int) + sizeof(size_t)) + sizeof(int);
+    size_t size = header + (count - start) * capacity;
+    char *shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (shared == MAP_FAILED) return -errno;
+    int *shared_lengths = (int *)shared;
+    size_t *shared_offsets = (size_t *)(shared + count * sizeof(int));
+    int *done = (int *)(shared + count * (sizeof(int) + sizeof(size_t)));
+    char *data = shared + header;
+    *done = (int)start;
+    int ended[2];
+    if (pipe2(ended, O_CLOEXEC) != 0) { int code = errno; munmap(shared, size); return -code; }
+    int keep[2] = { root_fd < ended[1] ? root_fd : ended[1], root_fd < ended[1] ? ended[1] : root_fd };
+    pid_t pid = fork();
+    if (pid < 0) {
+        int code = errno;
+        close(ended[0]);
+        close(ended[1]);
+        munmap(shared, size);
+        return -code;
+    }
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here on. */
+        close(ended[0]);
+        keep_only(keep, 2);
+        size_t cursor = 0;
+        for (size_t i = start; i < count; i++) {
+            int length = read_one(root_fd, paths + path_offsets[i], data + cursor, capacity);
+            shared_offsets[i] = cursor;
+            shared_lengths[i] = length;
+            if (length > 0) cursor += (size_t)length;
+            __atomic_store_n(done, (int)i + 1, __ATOMIC_RELEASE);
+        }
+        _exit(0);
+    }
+    close(ended[1]);
+    struct pollfd ready = { .fd = ended[0], .events = POLLIN };
+    int seen = (int)start;
+    long long last_progress = now_ms();
+    size_t stopped = count;
+    for (;;) {
+        /* Look at the progress every 50 ms: a deadline runs from the last read that ended. */
+        int n = poll(&ready, 1, 50);
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0) break;   /* the child ended: every read is in */
+        int now_done = __atomic_load_n(done, __ATOMIC_ACQUIRE);
+        if (now_done != seen) { seen = now_done; last_progress = now_ms(); continue; }
+        if (now_ms() - last_progress >= timeout_ms) { stopped = (size_t)seen; break; }
+    }
+    close(ended[0]);
+    int finished = __atomic_load_n(done, __ATOMIC_ACQUIRE);
+    if (stopped == count) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    } else {
+        finished = (int)stopped;
+    }
+    for (size_t i = start; i < count; i++) {
+        if ((int)i < finished) {
+            lengths[i] = shared_lengths[i];
+            offsets[i] = *used;
+            if (lengths[i] > 0) {
+                memcpy(buffer + *used, data + shared_offsets[i], (size_t)lengths[i]);
+                *used += (size_t)lengths[i];
+            }
+        } else {
+            lengths[i] = -EIO;   /* not read: the child ended early */
+            offsets[i] = *used;
+        }
+    }
+    if (stopped < count) lengths[stopped] = GP_READ_BLOCKED;
+    munmap(shared, size);
+    return (long)stopped;
+}
+
+int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, size_t count,
+                    char *buffer, size_t capacity, size_t *offsets, int *lengths, int timeout_ms)
+{
+    size_t start = 0, used = 0;
+    while (start < count) {
+        long stopped = read_batch(root_fd, paths, path_offsets, start, count, buffer, capacity, offsets, lengths, &used, timeout_ms);
+        if (stopped < 0) return (int)-stopped;
+        if ((size_t)stopped == count) break;
+        start = (size_t)stopped + 1;
+    }
+    return 0;
+}

@@ -72,6 +72,33 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     /// A path the kernel reported (a resolved descriptor's), or a prefix of a checked one.
     static func trusted(_ string: String) -> HostPath { HostPath(unchecked: string) }
 
+    /// An absolute path with ".", ".." and empty names resolved as text, ".." stopping at "/"
+    /// (as it does at a root). Only right where no name before a ".." is a link: a resolved
+    /// directory's path joined with a relative link target.
+    static func normalized(_ path: String) -> String {
+        // Bytes, not Characters: this runs for every link of every function `list` reads.
+        let bytes = Array(path.utf8)
+        var out: [UInt8] = [UInt8(ascii: "/")]
+        out.reserveCapacity(bytes.count + 1)
+        var i = 0
+        while i < bytes.count {
+            var end = i
+            while end < bytes.count && bytes[end] != UInt8(ascii: "/") { end += 1 }
+            let length = end - i
+            if length == 0 || (length == 1 && bytes[i] == UInt8(ascii: ".")) {
+                // an empty name or "."
+            } else if length == 2 && bytes[i] == UInt8(ascii: ".") && bytes[i + 1] == UInt8(ascii: ".") {
+                while out.count > 1 && out.last != UInt8(ascii: "/") { out.removeLast() }
+                if out.count > 1 { out.removeLast() }
+            } else {
+                if out.count > 1 { out.append(UInt8(ascii: "/")) }
+                out += bytes[i..<end]
+            }
+            i = end + 1
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The directory above this path ("/" above a top-level one).
     public var parent: HostPath {
         guard let slash = string.lastIndex(of: "/"), slash != string.startIndex else { return HostPath(unchecked: "/") }

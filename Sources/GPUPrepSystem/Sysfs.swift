@@ -26,6 +26,13 @@ public struct Sysfs: Sendable {
         SysfsDirectory(root: root, path: path)
     }
 
+    /// The same, where the directory's resolved place is known (SysfsDirectory.linkedPlace): it is
+    /// opened there, and not asked of the kernel again.
+    public func directory(_ path: HostPath, resolved: HostPath?) -> SysfsDirectory? {
+        guard let resolved else { return SysfsDirectory(root: root, path: path) }
+        return SysfsDirectory(root: root, path: resolved, resolved: resolved)
+    }
+
     /// The trimmed contents of an open attribute file, or nil when it cannot be read.
     static func readAttribute(_ fd: Int32) -> String? {
         // One read fills almost every attribute; the temporary buffer lives on the stack.
@@ -96,6 +103,16 @@ public struct Sysfs: Sendable {
         guard let name = Sysfs.linkTargetName({ readlinkat(parent.fd, parent.name, $0, $1) }) else { return nil }
         guard exists(path) else { return nil }   // dangling, or leading out of the root
         return name
+    }
+
+    /// A link's whole target as written, read by `readLink` (readlink or readlinkat into a
+    /// buffer); nil when there is no link.
+    static func linkTarget(_ readLink: (UnsafeMutablePointer<CChar>, Int) -> Int) -> String? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(PATH_MAX)) { buffer -> String? in
+            let n = buffer.withMemoryRebound(to: CChar.self) { readLink($0.baseAddress!, $0.count) }
+            guard n > 0 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<n]), as: UTF8.self)
+        }
     }
 
     /// The last component of a link's target, read by `readLink` (readlink or readlinkat into a
@@ -201,10 +218,11 @@ public final class SysfsDirectory {
     /// Where the directory resolved to in the tree (under --root only; read once, when a link is).
     private lazy var resolved: HostPath? = root.hostPath(ofOpen: fd)
 
-    init?(root: HostRoot, path: HostPath) {
+    init?(root: HostRoot, path: HostPath, resolved: HostPath? = nil) {
         self.root = root
         fd = root.open(path, O_RDONLY | O_DIRECTORY)
         if fd < 0 { return nil }
+        if let resolved { self.resolved = resolved }
     }
 
     private init?(root: HostRoot, parent: Int32, name: String) {
@@ -215,6 +233,10 @@ public final class SysfsDirectory {
     }
 
     deinit { close(fd) }
+
+    /// Where the directory lies in the tree, its links resolved (under --root; nil on the live
+    /// host, where the kernel's own walk is cheap).
+    public var resolvedPath: HostPath? { root.isLiveHost ? nil : resolved }
 
     /// A directory below this one (an mdev type's, say).
     public func directory(_ name: String) -> SysfsDirectory? { SysfsDirectory(root: root, parent: fd, name: name) }
@@ -239,8 +261,27 @@ public final class SysfsDirectory {
 
     /// The last component of a link's target, if the link and its target exist (as Sysfs.linkName).
     public func linkName(_ name: String) -> String? {
-        guard let target = linkTargetName(name), exists(name) else { return nil }
-        return target
+        precondition(HostPath.isPlainName(name), "unsafe link name \(name)")
+        guard !root.isLiveHost else {
+            guard let target = linkTargetName(name), faccessat(fd, name, F_OK, 0) == 0 else { return nil }
+            return target
+        }
+        // Under --root the target is followed inside the tree. sysfs links are relative
+        // (`../../../bus/pci/drivers/nvidia`), and this directory's resolved place holds no link,
+        // so the target joins it as text: the walk is the target's few names, not the device's
+        // whole path again and then the target's.
+        guard let place = linkedPlace(name) else { return nil }
+        let last = place.string.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(place.string[place.string.utf8.index(after: $0)...]) } ?? place.string
+        guard HostPath.isPlainName(last) else { return nil }
+        return Sysfs(root: root).exists(place) ? last : nil
+    }
+
+    /// Under --root, where a link of this directory leads in the tree, worked out from the link's
+    /// text (it may not exist); nil on the live host, or when there is no such link.
+    public func linkedPlace(_ name: String) -> HostPath? {
+        precondition(HostPath.isPlainName(name), "unsafe link name \(name)")
+        guard !root.isLiveHost, let target = Sysfs.linkTarget({ readlinkat(fd, name, $0, $1) }), let here = resolved else { return nil }
+        return HostPath.trusted(HostPath.normalized(target.hasPrefix("/") ? target : here.string + "/" + target))
     }
 
     /// The last component of a link's target, whether or not the target exists.
@@ -254,8 +295,11 @@ public final class SysfsDirectory {
         for name in names { precondition(HostPath.isPlainName(name), "unsafe name \(name)") }
         let relative = names.joined(separator: "/")
         guard !root.isLiveHost else { return faccessat(fd, relative, F_OK, 0) == 0 }
-        // Under --root a link is followed inside the tree: from this directory's resolved place.
-        guard let here = resolved else { return false }
+        // Under --root: below this directory, never out of it (these are plain directories and
+        // files in sysfs); where openat2 is missing, inside the root from its resolved place.
+        let below = gp_open_beneath(fd, relative, GP_O_PATH | O_CLOEXEC)
+        if below >= 0 { close(below); return true }
+        guard errno == ENOSYS, let here = resolved else { return false }
         return Sysfs(root: root).exists(HostPath.trusted(here.string + "/" + relative))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import GPUPrepCore
-import GPUPrepSystem
+@testable import GPUPrepSystem
 import HostFixtures
 import Testing
 
@@ -118,17 +118,19 @@ import Testing
 final class BlockingAttribute {
     let process = Process()
 
-    init(_ path: String, seconds: Double) throws {
+    /// A read lease makes opens for writing wait; a write lease (`write`) makes every open wait.
+    init(_ path: String, seconds: Double, write: Bool = false) throws {
         let script = """
         import fcntl, os, signal, sys, time
         signal.signal(signal.SIGIO, lambda *a: None)
-        fd = os.open(sys.argv[1], os.O_RDONLY)
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        write = sys.argv[3] == "1"
+        fd = os.open(sys.argv[1], os.O_RDWR if write else os.O_RDONLY)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK if write else fcntl.F_RDLCK)
         print("held", flush=True)
         time.sleep(float(sys.argv[2]))
         """
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path, String(seconds)]
+        process.arguments = ["python3", "-c", script, path, String(seconds), write ? "1" : "0"]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -218,6 +220,73 @@ final class BlockingAttribute {
 /// /etc/default/grub as written in the wild. After `check --fix` the shell (bash, which is what
 /// grub-mkconfig runs) must read every argument the file had, plus the IOMMU ones; a second
 /// `--fix` finds nothing to do; the first backup is the original, with its mode.
+/// Reads of the attributes the kernel shows under a device's lock (LockedAttributes): one that
+/// waits past the deadline is reported busy, and the ones after it are still read. A write lease
+/// held by another process, which makes every open of the file wait, stands in for
+/// driver_override while an unbind holds the device's lock.
+@Suite struct LockedAttributeTests {
+    @Test func aReadStillWaitingAtTheDeadlineIsBusyAndTheRestAreRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appending(path: "gpuprep-locked-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, value) in [("driver_override", "vfio-pci\n"), ("held", "nvidia\n"), ("sriov_numvfs", "3\n")] {
+            try value.write(to: dir.appending(path: name), atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.createSymbolicLink(atPath: dir.appending(path: "linked").path, withDestinationPath: "driver_override")
+        #expect(mkfifo(dir.appending(path: "fifo").path, 0o600) == 0)
+        let lease = try BlockingAttribute(dir.appending(path: "held").path, seconds: 60, write: true)
+        defer { lease.release() }
+
+        var reads = LockedAttributes(root: try HostRoot(dir.path), deadline: 0.5)
+        let slots = ["driver_override", "held", "sriov_numvfs", "no_such_attribute", "linked", "fifo"].map { reads.add(HostPath.trusted("/" + $0)) }
+        let started = ContinuousClock.now
+        let readings = reads.readAll()
+        let took = ContinuousClock.now - started
+
+        #expect(readings[slots[0]] == .value("vfio-pci"))
+        #expect(readings[slots[1]] == .busy)
+        #expect(readings[slots[2]] == .value("3"))
+        #expect(readings[slots[3]] == .unreadable)
+        #expect(readings[slots[4]] == .unreadable, "a link where an attribute should be is not followed")
+        #expect(readings[slots[5]] == .unreadable, "a FIFO is not read, nor waited on")
+        #expect(took < .seconds(3), "a busy read is given up at its deadline, not waited for: \(took)")
+    }
+
+    /// `list` beside a device whose lock the kernel holds (here: a lease on its uevent and
+    /// driver_override): done within the deadline, the device still listed with what reads
+    /// without the lock, and what could not be read said.
+    @Test func listDoesNotWaitForABusyDevice() throws {
+        let (host, _) = try vgpuHost("vgpu-l40s-sriov")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let device = host.root.appendingPathComponent(host.devicePath("0000:26:00.0")).path
+        let leases = try ["uevent", "driver_override"].map { try BlockingAttribute(device + "/" + $0, seconds: 60, write: true) }
+        defer { leases.forEach { $0.release() } }
+        let started = Date()
+        let run = try Run.gpuprep(["list", "0000:26:00.0", "--json", "--root", host.path])
+        #expect(Date().timeIntervalSince(started) < 8, "one deadline of 2 s, not the lease's 45 s break time")
+        #expect(run.status == 0, "\(run.stderr)")
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let gpu = try #require((listed["devices"] as? [[String: Any]])?.first)
+        #expect(gpu["deviceName"] as? String == "AD102GL [L40S]")
+        #expect(gpu["driver"] as? String == "nvidia")
+        #expect((gpu["sriov"] as? [String: Any])?["numVFs"] as? Int == 4, "counted from the virtfn links")
+        let problems = gpu["problems"] as? [String] ?? []
+        #expect(problems.contains { $0.hasPrefix("driver_override unreadable: the kernel holds this device") }, "\(problems)")
+    }
+
+    /// A link's target joined to its directory's resolved place, as the kernel would walk it.
+    @Test(arguments: [
+        ("/sys/devices/pci0000:25/0000:25:01.0/0000:26:00.6/../../../../../sys/bus/pci/drivers/nvidia", "/sys/bus/pci/drivers/nvidia"),
+        ("/sys/devices/x/../../../../../../etc/passwd", "/etc/passwd"),
+        ("/a//b/./c/", "/a/b/c"),
+        ("/..", "/"),
+        ("/", "/"),
+    ])
+    func linkTargetsJoinTheirDirectoryAsTheKernelWalksThem(joined: String, expected: String) {
+        #expect(HostPath.normalized(joined) == expected)
+    }
+}
+
 @Suite struct GrubInTheWildTests {
     static let files: [(name: String, text: String)] = [
         ("backslash continuation", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet splash \\\n    crashkernel=512M resume=UUID=1234\"\nGRUB_CMDLINE_LINUX=\"\"\n"),

@@ -225,7 +225,7 @@ public struct Applier {
                 guard case .blocked = error else { return writeFailure(step, path, error) }
                 let device = step.device
                 let holders = device.flatMap(describeHolders)
-                let state = device.map { "\($0) is on \(currentDriver($0) ?? "no driver") with driver_override \(currentOverride($0) ?? "(none)")" }
+                let state = device.map { blockedState($0, step, t) }
                 if let device {
                     t.blocked[device] = "\(state ?? ""), until the kernel ends the blocked write"
                         + (holders == nil ? "" : " when that holder lets go") + "; then check it with: gpuprep list \(device)"
@@ -363,8 +363,37 @@ public struct Applier {
 
     func currentDriver(_ address: PCIAddress) -> String? { sysfs.linkName(PCIPaths.driverLink(address)) }
 
+    /// Where a device stands while a write to it is blocked. The driver link reads without the
+    /// device's lock; driver_override does not (driver_override_show takes device_lock,
+    /// drivers/pci/pci-sysfs.c), and the blocked write holds it: the override is the one this
+    /// change last wrote. An unbind drops the driver link before it calls the driver's remove,
+    /// where vfio-pci waits (__device_release_driver, drivers/base/dd.c).
+    func blockedState(_ address: PCIAddress, _ step: Step, _ t: Transaction) -> String {
+        let override = "driver_override \(overrideWritten(address, t) ?? "(none)")"
+        guard let path = step.path else { return "\(address) is on \(currentDriver(address) ?? "no driver") with \(override)" }
+        if path.string.hasSuffix("/unbind") {
+            return "\(address) is leaving \(path.parent.string.split(separator: "/").last.map(String.init) ?? "its driver") (its driver link is already gone) with \(override)"
+        }
+        if path == .sysBusPCIDriversProbe || path.string.hasSuffix("/bind") {
+            return "\(address) is being probed, with \(override)"
+        }
+        return "\(address) is on \(currentDriver(address) ?? "no driver") with \(override)"
+    }
+
+    /// A device's driver_override as this transaction left it: the last value it wrote there,
+    /// else what the device had before.
+    func overrideWritten(_ address: PCIAddress, _ t: Transaction) -> String? {
+        let path = PCIPaths.driverOverride(address)
+        if let last = t.outcome.records.last(where: { $0.done && $0.step.action == .write && $0.step.path == path }) {
+            return last.step.value.isEmpty ? nil : last.step.value
+        }
+        return t.touched.first(where: { $0.address == address })?.override
+    }
+
+    /// driver_override now; nil when none is set (or when the kernel holds the device past the
+    /// read deadline: a write to it would then block, and be reported as such).
     func currentOverride(_ address: PCIAddress) -> String? {
-        guard let value = sysfs.read(PCIPaths.driverOverride(address)), !value.isEmpty, value != "(null)" else { return nil }
+        guard let value = sysfs.readLocked(PCIPaths.driverOverride(address)).text, !value.isEmpty, value != "(null)" else { return nil }
         return value
     }
 }

@@ -23,7 +23,7 @@ public struct TypesReport: Encodable, Sendable {
                 // A GPU whose VFs are off (vGPU 17+ makes vGPUs on VFs): say how to turn them on.
                 let device = HostPath.sysBusPCIDevices.child(parent)
                 if PCIAddress(parent) != nil, (host.sysfs.read(device.child("sriov_totalvfs")).flatMap { Int($0) } ?? 0) > 0,
-                   host.sysfs.read(device.child("sriov_numvfs")) == "0" {
+                   host.sysfs.readLocked(device.child("sriov_numvfs")).text == "0" {
                     throw GPUPrepError(.unknownDevice, "\(parent) offers no vGPU types while its SR-IOV VFs are off: enable them with 'gpuprep sriov enable \(parent)', then run 'gpuprep types --parent \(parent)' again")
                 }
                 throw GPUPrepError(.unknownDevice, "\(parent) offers no vGPU types (no mdev parent, NVIDIA VF or GPU with either of that name): run 'gpuprep types' to see the parents")

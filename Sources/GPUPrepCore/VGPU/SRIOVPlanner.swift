@@ -12,7 +12,7 @@ public struct SRIOVPlanner {
     }
 
     func numVFs(_ address: PCIAddress) -> Int? {
-        host.sysfs.read(HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")).flatMap { Int($0) }
+        host.sysfs.readLocked(HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")).text.flatMap { Int($0) }
     }
 
     func totalVFs(_ address: PCIAddress) throws(GPUPrepError) -> Int {
