@@ -58,6 +58,12 @@ if [ ! -f vmlinux ] || [ ! -f mdev-samples/Kbuild ]; then
   echo 'obj-m := mtty.o mdpy.o mbochs.o mdpy-fb.o' > mdev-samples/Kbuild
 fi
 [ -f mdev-samples/mtty.ko ] || make -s -C "/usr/src/linux-headers-$KVER" M="$CACHE/mdev-samples" modules >/dev/null
+# gpuprep's own test driver (probes that bind nothing or take time, slow removes): see its source.
+if [ ! -f test-driver/gpuprep_test_vfio_pci.ko ] || [ "$HERE/test-driver/gpuprep_test_vfio_pci.c" -nt test-driver/gpuprep_test_vfio_pci.ko ]; then
+  rm -rf test-driver && mkdir test-driver && cp "$HERE/test-driver/gpuprep_test_vfio_pci.c" test-driver/
+  echo 'obj-m := gpuprep_test_vfio_pci.o' > test-driver/Kbuild
+  make -s -C "/usr/src/linux-headers-$KVER" M="$CACHE/test-driver" modules >/dev/null
+fi
 for helper in vfio-group-status hold-open; do
   if [ ! -x $helper ] || [ "$HERE/$helper.c" -nt $helper ]; then gcc -O2 -static -o $helper "$HERE/$helper.c"; fi
 done
@@ -77,7 +83,7 @@ mkdir -p "$R"/{bin,proc,sys,dev,tmp,run,mnt/host,scenarios} "$R/lib/modules/$KVE
 cp /bin/busybox "$R/bin/busybox"; ln -s busybox "$R/bin/sh"
 cp vfio-group-status hold-open "$R/bin/"
 for p in "${ORDER[@]}"; do install -D -m644 "$MODDIR/$p" "$R/lib/modules/$KVER/$p"; echo "$p" >> "$R/modules.load"; done
-cp mdev-samples/*.ko "$R/lib/modules/$KVER/extra/"
+cp mdev-samples/*.ko test-driver/*.ko "$R/lib/modules/$KVER/extra/"
 cp "$MODDIR"/modules.{builtin,builtin.modinfo,order} "$R/lib/modules/$KVER/"
 depmod -b "$R" "$KVER"        # indexes for the guest's own modules: libkmod reads them in the guest
 cp "$HERE/guest-init.sh" "$R/init"; cp "$HERE/lib.sh" "$R/lib.sh"; chmod 755 "$R/init"

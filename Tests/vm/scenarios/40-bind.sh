@@ -41,14 +41,22 @@ check "edu2 refused (group shared with e1000): exit 65" [ $rc = 65 ]
 check "the refusal names e1000" grep -q "$E1K" /tmp/err.txt
 check "edu2 unchanged" [ "$(st $EDU2)" = "$before" ]
 
-# The kernel binds nothing (e1000 cannot drive an edu): caught, rolled back, said so.
-gp bind --driver e1000 --force $EDU > /tmp/out.txt 2> /tmp/err.txt; rc=$?
+# A host driver is not a bind target: refused before anything is written.
+gp bind --driver e1000 $EDU 2> /tmp/err.txt; rc=$?
+check "a host driver as target: exit 64, edu untouched" sh -c "[ '$rc $(st $EDU)' = '64 none (null)' ] && grep -q 'not a VFIO driver' /tmp/err.txt"
+
+# The kernel binds nothing although drivers_probe succeeds (the test driver's probe returns
+# -ENODEV, as a variant driver does on a device it does not support): caught, rolled back, said so.
+# gpuprep loads the driver itself, through libkmod and the guest's module index.
+T=/sys/module/gpuprep_test_vfio_pci/parameters
+gp bind --driver gpuprep_test_vfio_pci $EDU > /tmp/out.txt 2> /tmp/err.txt; rc=$?
 check "a probe that binds nothing: exit 74" [ $rc = 74 ]
 check "the error says nothing bound and it was rolled back" sh -c "grep -q 'bound nothing' /tmp/err.txt && grep -q 'rolled back' /tmp/err.txt"
 check "edu back as it was" [ "$(st $EDU)" = "none (null)" ]
+check "gpuprep loaded the test driver" [ "$(cat $T/probe_result)" = -19 ]
 
 # A module that does not exist: nothing is written.
-gp bind --driver no_such_vfio_module $EDU 2> /tmp/err.txt; rc=$?
+gp bind --driver no_such_vfio_pci $EDU 2> /tmp/err.txt; rc=$?
 check "an unknown module: exit 74, edu untouched" [ "$rc $(st $EDU)" = "74 none (null)" ]
 
 # Fifty times in a row.
