@@ -262,7 +262,7 @@ static long read_batch(int root_fd, const char *paths, const size_t *path_offset
     return (long)stopped;
 }
 
-int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, size_t count,
+int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, const int *devices, size_t count,
                     char *buffer, size_t capacity, size_t *offsets, int *lengths, int timeout_ms)
 {
     size_t start = 0, used = 0;
@@ -270,7 +270,13 @@ int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, 
         long stopped = read_batch(root_fd, paths, path_offsets, start, count, buffer, capacity, offsets, lengths, &used, timeout_ms);
         if (stopped < 0) return (int)-stopped;
         if ((size_t)stopped == count) break;
+        /* The same device's next files would wait on the same lock: busy too, unread. */
         start = (size_t)stopped + 1;
+        while (devices && start < count && devices[start] == devices[stopped]) {
+            lengths[start] = GP_READ_BLOCKED;
+            offsets[start] = used;
+            start++;
+        }
     }
     return 0;
 }

@@ -24,7 +24,7 @@ public struct AtomicFile: Sendable {
             throw .io(path: path.string, errno: errno)
         }
         defer { close(directory) }
-        var mode: mode_t = 0o644
+        var mode: mode_t = HostPath.executableFiles.contains(path) ? 0o755 : 0o644
         var owner: (uid_t, gid_t)?
         var existing = stat()
         if fstatat(directory, name, &existing, AT_SYMLINK_NOFOLLOW) == 0 {

@@ -155,6 +155,18 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let persistUdevRules = HostPath(unchecked: "/etc/udev/rules.d/61-gpuprep-vfio.rules")
     public static let persistModulesLoad = HostPath(unchecked: "/etc/modules-load.d/gpuprep-vfio.conf")
     public static let persistModprobe = HostPath(unchecked: "/etc/modprobe.d/gpuprep-vfio.conf")
+    /// The early binding in the initramfs (see InitramfsBuilder): an initramfs-tools hook and a
+    /// dracut configuration file; what builds the initramfs is told by its program or its
+    /// configuration.
+    public static let persistInitramfsToolsHook = HostPath(unchecked: "/etc/initramfs-tools/hooks/gpuprep-vfio")
+    public static let persistDracutConf = HostPath(unchecked: "/etc/dracut.conf.d/61-gpuprep-vfio.conf")
+    public static let initramfsToolsConfig = HostPath(unchecked: "/etc/initramfs-tools")
+    public static let mkinitramfs = HostPath(unchecked: "/usr/sbin/mkinitramfs")
+    public static let dracutPrograms = ["/usr/bin/dracut", "/usr/sbin/dracut"].map { HostPath(unchecked: $0) }
+    public static let dracutConfig = HostPath(unchecked: "/etc/dracut.conf")
+    public static let mkinitcpioConfig = HostPath(unchecked: "/etc/mkinitcpio.conf")
+    /// Files gpuprep makes that must be executable (a hook is run, not read).
+    public static let executableFiles: Set<HostPath> = [persistInitramfsToolsHook]
     /// nvidia-vfio vGPUs and SR-IOV counts to restore at boot (see VGPUPersistence).
     public static let persistVGPURules = HostPath(unchecked: "/etc/udev/rules.d/62-gpuprep-vgpu.rules")
     /// `apply`'s file, the host's one source of truth for what it should hold (see HostLayout).

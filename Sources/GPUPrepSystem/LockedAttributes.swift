@@ -34,6 +34,9 @@ public struct LockedAttributes {
     /// The most of one attribute read: a driver's name or a count is short; a uevent is a few lines.
     private let capacity: Int
     private var paths: [HostPath] = []
+    /// Which device each path belongs to: the files of a device busy past the deadline after the
+    /// busy one are not waited for again.
+    private var devices: [Int32] = []
 
     public init(root: HostRoot, deadline: Double = LockedAttributes.deadline, capacity: Int = 256) {
         self.root = root
@@ -41,15 +44,17 @@ public struct LockedAttributes {
         self.capacity = capacity
     }
 
-    /// Queues an attribute; returns its slot in `readAll`'s answer.
-    public mutating func add(_ path: HostPath) -> Int {
+    /// Queues an attribute; returns its slot in `readAll`'s answer. Attributes of one device
+    /// are queued one after the other, with the same `device` number.
+    public mutating func add(_ path: HostPath, device: Int = -1) -> Int {
         paths.append(path)
+        devices.append(Int32(truncatingIfNeeded: device < 0 ? -(paths.count) : device))
         return paths.count - 1
     }
 
     /// Every queued attribute's reading, by slot.
     public mutating func readAll() -> [Reading] {
-        defer { paths = [] }
+        defer { paths = []; devices = [] }
         guard !paths.isEmpty else { return [] }
         // The paths as the child opens them: relative to the root held open, else absolute.
         let rootFD = root.handle?.fd ?? -1
@@ -65,7 +70,7 @@ public struct LockedAttributes {
         defer { buffer.deallocate() }
         var starts = [Int](repeating: 0, count: paths.count)
         var lengths = [Int32](repeating: 0, count: paths.count)
-        let status = gp_read_bounded(rootFD, text, offsets, paths.count, buffer.baseAddress!.assumingMemoryBound(to: CChar.self),
+        let status = gp_read_bounded(rootFD, text, offsets, devices, paths.count, buffer.baseAddress!.assumingMemoryBound(to: CChar.self),
                                      capacity, &starts, &lengths, Int32(deadline * 1000))
         let sysfs = Sysfs(root: root)
         return paths.indices.map { i in

@@ -306,6 +306,70 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
         #expect(file(host, "etc/modules-load.d/gpuprep-vfio.conf") == nil && file(host, "etc/modprobe.d/gpuprep-vfio.conf") == nil)
     }
 
+    /// A host driver in the initramfs claims the device before the root's udev rule can act:
+    /// with initramfs-tools, a hook puts the rule, the softdeps and the VFIO modules in the
+    /// image, and the plan says how to rebuild it; unbinding the last device takes it away.
+    @Test func initramfsToolsGetsAHookThatCarriesTheEarlyBinding() throws {
+        let (host, kernel) = try bindHost("initramfs-tools")
+        try host.write("usr/sbin/mkinitramfs", "#!/bin/sh\n")
+        let plan = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        #expect(plan.fileChanges.contains { $0.path == .persistInitramfsToolsHook })
+        #expect(plan.notes.contains { $0.contains("rebuild the initramfs (initramfs-tools) with the early binding") && $0.hasSuffix(": update-initramfs -u -k all") },
+                "\(plan.notes)")
+        #expect(try apply(plan, host, kernel).failure == nil)
+        let path = host.root.appendingPathComponent("etc/initramfs-tools/hooks/gpuprep-vfio").path
+        let hook = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o755, "a hook is run")
+        #expect(hook.hasPrefix("#!/bin/sh\n") && hook.contains("PREREQ=\"udev\""))
+        #expect(hook.contains("for module in vfio vfio_iommu_type1 vfio_pci; do manual_add_modules \"$module\"; done"))
+        #expect(hook.contains("cp -p /etc/udev/rules.d/61-gpuprep-vfio.rules \"$DESTDIR/lib/udev/rules.d/\""))
+        #expect(hook.contains("cp -p /etc/modprobe.d/gpuprep-vfio.conf \"$DESTDIR/etc/modprobe.d/\""))
+        // The shell reads it; and as initramfs-tools runs hooks: `prereqs` first.
+        let syntax = try Run("/bin/sh", ["-n", path])
+        #expect(syntax.status == 0, "\(syntax.stderr)")
+        let prereqs = try Run("/bin/sh", [path, "prereqs"])
+        #expect(prereqs.status == 0 && prereqs.stdout == "udev\n")
+        // Nothing changes: nothing to rebuild.
+        let again = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        #expect(again.isEmpty && again.notes.isEmpty)
+        // The last device leaves: the hook goes, and the rebuild is said again.
+        let unbind = try planner(host).planUnbind([PCIAddress("01:00.0")!], companions: true, force: false, persist: true)
+        #expect(unbind.notes.contains { $0.contains("without the early binding") })
+        #expect(try apply(unbind, host, kernel).failure == nil)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// dracut reads its configuration as bash: the modules and files it adds, read by bash.
+    @Test func dracutGetsAConfigurationFileThatBashReads() throws {
+        let (host, kernel) = try bindHost("dracut")
+        try host.write("etc/dracut.conf", "")
+        let plan = try planner(host).planBind([PCIAddress("07:00.0")!], driver: .named("mlx5_vfio_pci"), companions: true, force: false, persist: true)
+        #expect(plan.notes.contains { $0.hasSuffix(": dracut --regenerate-all -f") }, "\(plan.notes)")
+        #expect(plan.fileChanges.contains { $0.path == .persistDracutConf })
+        #expect(plan.fileChanges.allSatisfy { $0.path != .persistInitramfsToolsHook }, "initramfs-tools is not installed")
+        _ = try apply(plan, host, kernel)
+        let conf = host.root.appendingPathComponent("etc/dracut.conf.d/61-gpuprep-vfio.conf").path
+        let read = try Run("/bin/bash", ["-c", "add_drivers=''; install_items=''; . \"$1\"; echo \"$add_drivers|$install_items\"", "bash", conf])
+        #expect(read.stdout == " vfio vfio_iommu_type1 vfio_pci mlx5_vfio_pci | /etc/udev/rules.d/61-gpuprep-vfio.rules /etc/modprobe.d/gpuprep-vfio.conf \n",
+                "\(read.stdout) \(read.stderr)")
+    }
+
+    /// mkinitcpio's one configuration file is the administrator's: not edited, but what to add is said.
+    @Test func mkinitcpioIsToldNotEdited() throws {
+        let (host, _) = try bindHost("mkinitcpio")
+        try host.write("etc/mkinitcpio.conf", "MODULES=()\n")
+        let plan = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        #expect(plan.warnings.contains { $0.contains("add vfio vfio_iommu_type1 vfio_pci to MODULES=()") && $0.hasSuffix("then run mkinitcpio -P") }, "\(plan.warnings)")
+        #expect(plan.fileChanges.allSatisfy { !($0.path?.string.hasPrefix("/etc/mkinitcpio") ?? false) })
+    }
+
+    /// No initramfs builder installed: no file for one, and nothing said.
+    @Test func noInitramfsBuilderNoInitramfsFile() throws {
+        let (host, _) = try bindHost("no-initramfs")
+        let plan = try planner(host).planBind([PCIAddress("01:00.0")!], driver: .vfioPCI, companions: true, force: false, persist: true)
+        #expect(plan.notes.allSatisfy { !$0.contains("initramfs") } && plan.warnings.allSatisfy { !$0.contains("initramfs") })
+    }
+
     @Test func aFileThatCannotBeWrittenRollsBackDevicesAndFiles() throws {
         let (host, kernel) = try bindHost("persist-fail")
         let before = kernel.state(gpuCard)

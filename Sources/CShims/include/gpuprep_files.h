@@ -38,10 +38,12 @@ int gp_write_bounded(int path_fd, const void *buf, size_t len, int timeout_ms, i
    read up to `capacity` bytes. `buffer` (count * capacity bytes) receives the values packed:
    value i at `buffer + offsets[i]`, `lengths[i]` bytes, or lengths[i] is -errno, or
    GP_READ_BLOCKED when the read was still waiting `timeout_ms` after the one before it ended;
-   that child is left to finish alone, and a new one reads the rest. Returns 0, or an errno
-   when no child could be started (the caller then reads the files itself). */
+   that child is left to finish alone, and a new one reads the rest, but for the paths right
+   after it with the same `devices[i]` (a device's files wait on one lock), which are marked
+   GP_READ_BLOCKED unread. `devices` may be NULL. Returns 0, or an errno when no child could
+   be started (the caller then reads the files itself). */
 #define GP_READ_BLOCKED (-1000000)
-int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, size_t count,
+int gp_read_bounded(int root_fd, const char *paths, const size_t *path_offsets, const int *devices, size_t count,
                     char *buffer, size_t capacity, size_t *offsets, int *lengths, int timeout_ms);
 
 /* SIGINT, SIGTERM and SIGHUP are noted instead of ending the process, so that a change in

@@ -87,7 +87,10 @@ public struct BindPlanner {
         }
         if persist {
             let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }
-            plan.fileChanges = PersistentBindings.steps(to: kept + persistent, files: AtomicFile(root: host.root))
+            let early = PersistentBindings.plan(to: kept + persistent, files: AtomicFile(root: host.root))
+            plan.fileChanges = early.steps
+            plan.notes += early.notes
+            plan.warnings += early.warnings
             if recordInLayout { plan.fileChanges += try LayoutStore(host: host).recordBindings(addresses, driver: choice.text, companions: companions) }
         }
         return plan
@@ -179,8 +182,11 @@ public struct BindPlanner {
         if persist {
             let leaving = Set(targets.map(\.address))
             let kept = recordedBindings().filter { !leaving.contains($0.address) }
-            plan.fileChanges = PersistentBindings.steps(to: kept, files: AtomicFile(root: host.root))
+            let early = PersistentBindings.plan(to: kept, files: AtomicFile(root: host.root))
+            plan.fileChanges = early.steps
                 + (try LayoutStore(host: host).recordBindings(targets.map(\.address), driver: nil, companions: companions))
+            plan.notes += early.notes
+            plan.warnings += early.warnings
         }
         var reasons: [String] = []
         for f in targets {

@@ -11,8 +11,11 @@ import GPUPrepSystem
 /// - `/etc/modprobe.d/gpuprep-vfio.conf`: `softdep HOST pre: VFIO` for the modules that could
 ///   drive these devices, so the VFIO module is in place before any of them.
 ///
+/// - the initramfs: the same rule, softdeps and modules, through its builder's hook or
+///   configuration file (see InitramfsBuilder), for a host driver that loads there.
+///
 /// The rules file is the record: each rule follows a comment naming the device, its driver and
-/// modules. A host driver in the initramfs (early KMS) needs the initramfs rebuilt to see them.
+/// modules.
 public struct PersistentBinding: Sendable, Equatable {
     public var address: PCIAddress
     public var driver: String
@@ -40,11 +43,13 @@ public enum PersistentBindings {
         }
     }
 
-    /// The three files for a set of bindings (nil: no file at all).
-    public static func contents(for bindings: [PersistentBinding]) -> [(HostPath, String?)] {
+    /// The files for a set of bindings (nil: no file at all): the three on the root file system,
+    /// and one for each initramfs builder that takes one.
+    public static func contents(for bindings: [PersistentBinding], builders: [InitramfsBuilder] = []) -> [(HostPath, String?)] {
         let sorted = bindings.sorted { $0.address < $1.address }
+        let initramfs = builders.compactMap { builder in builder.managedFile.map { ($0, builder.content(for: sorted)) } }
         guard !sorted.isEmpty else {
-            return [(.persistUdevRules, nil), (.persistModulesLoad, nil), (.persistModprobe, nil)]
+            return [(.persistUdevRules, nil), (.persistModulesLoad, nil), (.persistModprobe, nil)] + initramfs
         }
         var rules = """
         # Managed by gpuprep (bind/unbind --persist). Each device below gets its driver_override when
@@ -63,16 +68,21 @@ public enum PersistentBindings {
         for b in sorted { for host in b.hostModules where host != b.module { softdeps[host, default: []].insert(b.module) } }
         let modprobe = "# Managed by gpuprep: load the VFIO drivers before the host drivers of the devices they take\n"
             + softdeps.keys.sorted().map { "softdep \($0) pre: \(softdeps[$0]!.sorted().joined(separator: " "))\n" }.joined()
-        return [(.persistUdevRules, rules), (.persistModulesLoad, load), (.persistModprobe, modprobe)]
+        return [(.persistUdevRules, rules), (.persistModulesLoad, load), (.persistModprobe, modprobe)] + initramfs
     }
 
-    /// Steps that bring the files from what they are to what `bindings` needs (none when equal).
-    static func steps(to bindings: [PersistentBinding], files: AtomicFile) -> [Step] {
-        contents(for: bindings).compactMap { path, content in
+    /// Steps that bring the files from what they are to what `bindings` needs (none when equal),
+    /// and what to tell of the initramfs when they change.
+    static func plan(to bindings: [PersistentBinding], files: AtomicFile) -> (steps: [Step], notes: [String], warnings: [String]) {
+        let builders = InitramfsBuilder.installed(Sysfs(root: files.root))
+        let steps: [Step] = contents(for: bindings, builders: builders).compactMap { path, content in
             let current = files.read(path)
             guard current != content else { return nil }
             if let content { return Step(action: .writeFile, path: path, value: content, device: nil) }
             return Step(action: .removeFile, path: path, value: "", device: nil)
         }
+        guard !steps.isEmpty else { return ([], [], []) }
+        let advice = builders.map { $0.advice(for: bindings) }
+        return (steps, advice.compactMap(\.note), advice.compactMap(\.warning))
     }
 }

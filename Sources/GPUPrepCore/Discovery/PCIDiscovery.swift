@@ -44,28 +44,18 @@ public struct PCIDiscovery {
         }
         let nvidiaSlots = nvidiaOnly ? ProcPCIDevices.busSlots(of: PCIIDs.nvidia, host: host, expectedCount: pci.functions.count) : nil
 
-        // uevent says a function's ids, class and modalias in one file, but the kernel shows it
-        // under the device's lock (uevent_show takes device_lock since "driver core: Fix
-        // uevent_show() vs driver detach race", in 6.1.y among others): all are read first, in
-        // one bounded batch. A device busy past the deadline is read attribute by attribute.
         let devices = pci.functions.filter { nvidiaSlots?.contains(PCIAddress($0).busSlot) ?? true }
         // Under --root, each function's place in the tree, from its bus link: what is read there
         // then needs no walk through the link.
         let bus = host.root.isLiveHost ? nil : host.sysfs.directory(.sysBusPCIDevices)
         let places = devices.map { bus?.linkedPlace(PCIAddress($0).description) }
-        var uevents = LockedAttributes(root: host.root, capacity: 1024)
-        for (device, place) in zip(devices, places) {
-            _ = uevents.add((place ?? HostPath.sysBusPCIDevices.child(PCIAddress(device).description)).child("uevent"))
-        }
-        let ueventTexts = uevents.readAll()
+        let locked = Self.readLocked(devices, places: places, wanted: wanted, root: host.root)
 
         var found: [(function: PCIFunction, isVF: Bool)] = []
-        var locked = LockedAttributes(root: host.root)
-        var pending: [PendingReads] = []
         for (slot, device) in devices.enumerated() {
             let address = PCIAddress(device)
             let dir = host.sysfs.directory(HostPath.sysBusPCIDevices.child(address.description), resolved: places[slot])
-            let uevent = Uevent(ueventTexts[slot].text)
+            let uevent = Uevent(locked[slot].uevent.text)
             let identity = uevent?.identity ?? dir.flatMap(Self.identity)
             if nvidiaOnly && identity?.vendorID != PCIIDs.nvidia { continue }
             var function = PCIFunction(address: address)
@@ -73,12 +63,7 @@ public struct PCIDiscovery {
             let isVF = dir?.linkTargetName("physfn") != nil
             if wanted?.contains(address) ?? true {
                 describe(&function, dir: dir, identity: identity, uevent: uevent, isVF: isVF, device: device, pci: pci)
-                if ueventTexts[slot] == .busy {
-                    // Its lock is held: driver_override and sriov_numvfs would wait just as long.
-                    Self.markBusy(&function, entries: dir?.list())
-                } else if let dir {
-                    pending.append(Self.queueLockedReads(of: function, at: found.count, dir: dir, into: &locked))
-                }
+                Self.fill(&function, locked[slot], entries: { dir?.list() })
                 if headerTypes { function.headerType = pci.headerType(device) }
             } else if let identity {
                 function.vendorID = identity.vendorID
@@ -86,7 +71,6 @@ public struct PCIDiscovery {
             }
             found.append((function, isVF))
         }
-        Self.fill(&found, pending, locked.readAll(), sysfs: host.sysfs)
         found.sort { $0.function.address < $1.function.address }
 
         // Slots holding an NVIDIA display function: the other NVIDIA functions there are its companions.
@@ -254,52 +238,54 @@ public struct PCIDiscovery {
 }
 
 extension PCIDiscovery {
-    /// A function's attributes read under its device lock (see LockedAttributes): their slots.
-    struct PendingReads {
-        var index: Int
-        var override: Int
-        var numVFs: Int?
+    /// What a function shows under its device lock (see LockedAttributes).
+    struct LockedReadings {
+        var uevent: LockedAttributes.Reading
+        var override: LockedAttributes.Reading?
+        var numVFs: LockedAttributes.Reading?
     }
 
-    static func queueLockedReads(of function: PCIFunction, at index: Int, dir: SysfsDirectory,
-                                 into locked: inout LockedAttributes) -> PendingReads {
-        // Under --root, the device's own place: no walk through the bus's link to it.
-        let device = dir.resolvedPath ?? HostPath.sysBusPCIDevices.child(function.address.description)
-        return PendingReads(index: index, override: locked.add(device.child("driver_override")),
-                            numVFs: function.sriov == nil ? nil : locked.add(device.child("sriov_numvfs")))
+    /// uevent, driver_override and sriov_numvfs, which the kernel shows under the device's lock
+    /// (uevent_show takes device_lock since "driver core: Fix uevent_show() vs driver detach
+    /// race", in 6.1.y among others; driver_override_show and sriov_numvfs_show always have):
+    /// read for every function in one bounded batch (uevent says the ids, class and modalias in
+    /// one file; a device busy past the deadline is read attribute by attribute after), the
+    /// last two for the functions wanted only.
+    static func readLocked(_ devices: [PCIDeviceHandle], places: [HostPath?], wanted: Set<PCIAddress>?,
+                           root: HostRoot) -> [LockedReadings] {
+        var reads = LockedAttributes(root: root, capacity: 1024)
+        var slots: [(uevent: Int, override: Int?, numVFs: Int?)] = []
+        for (index, (device, place)) in zip(devices, places).enumerated() {
+            let address = PCIAddress(device)
+            let dir = place ?? HostPath.sysBusPCIDevices.child(address.description)
+            let uevent = reads.add(dir.child("uevent"), device: index)
+            guard wanted?.contains(address) ?? true else { slots.append((uevent, nil, nil)); continue }
+            // sriov_numvfs is missing on all but PFs: a failed open, cheaper than asking first.
+            slots.append((uevent, reads.add(dir.child("driver_override"), device: index), reads.add(dir.child("sriov_numvfs"), device: index)))
+        }
+        let readings = reads.readAll()
+        return slots.map { LockedReadings(uevent: readings[$0.uevent], override: $0.override.map { readings[$0] }, numVFs: $0.numVFs.map { readings[$0] }) }
     }
 
     static let busy = "the kernel holds this device (a probe or an unbind in progress, such as one waiting for a VM to let go) for over \(Int(LockedAttributes.deadline)) s"
 
-    /// A function whose device lock the kernel holds past the deadline: what could not be read
-    /// is said, and its VFs are counted from their virtfnN links, which read without the lock.
-    static func markBusy(_ function: inout PCIFunction, entries: [String]?, overrideRead: Bool = false) {
-        if !overrideRead { function.problems.append("driver_override unreadable: \(busy)") }
-        if function.sriov != nil {
-            function.sriov?.numVFs = (entries ?? []).count { $0.hasPrefix("virtfn") }
-            function.problems.append("sriov_numvfs unreadable (VFs counted from their links): \(busy)")
+    /// The override and VF count into a described function. Where the device was busy past the
+    /// deadline that is said, and its VFs are counted from their virtfnN links, which read
+    /// without the lock.
+    static func fill(_ function: inout PCIFunction, _ readings: LockedReadings, entries: () -> [String]?) {
+        switch readings.override {
+        case .busy: function.problems.append("driver_override unreadable: \(busy)")
+        // "(null)" is how the kernel says no override is set.
+        case .value(let override) where !override.isEmpty && override != "(null)": function.driverOverride = override
+        default: break
         }
-    }
-
-    static func fill(_ found: inout [(function: PCIFunction, isVF: Bool)], _ pending: [PendingReads],
-                     _ readings: [LockedAttributes.Reading], sysfs: Sysfs) {
-        for reads in pending {
-            let device = HostPath.sysBusPCIDevices.child(found[reads.index].function.address.description)
-            switch readings[reads.override] {
-            case .busy:
-                markBusy(&found[reads.index].function, entries: sysfs.list(device))
-                continue
-            // "(null)" is how the kernel says no override is set.
-            case .value(let override) where !override.isEmpty && override != "(null)":
-                found[reads.index].function.driverOverride = override
-            default: break
-            }
-            guard let slot = reads.numVFs else { continue }
-            switch readings[slot] {
-            case .value(let count): found[reads.index].function.sriov?.numVFs = Int(count) ?? 0
-            case .unreadable: break
-            case .busy: markBusy(&found[reads.index].function, entries: sysfs.list(device), overrideRead: true)
-            }
+        guard function.sriov != nil else { return }
+        switch readings.numVFs {
+        case .value(let count): function.sriov?.numVFs = Int(count) ?? 0
+        case .busy:
+            function.sriov?.numVFs = (entries() ?? []).count { $0.hasPrefix("virtfn") }
+            function.problems.append("sriov_numvfs unreadable (VFs counted from their links): \(busy)")
+        default: break
         }
     }
 }

@@ -3,6 +3,14 @@ public enum ChangeText {
     public static func render(_ report: ChangeReport, style: TextStyle) -> String {
         if report.command == "fix" { return renderFix(report, style: style) }
         if report.vgpus != nil { return renderVGPUs(report, style: style) }
+        let body = renderBindings(report, style: style)
+        // What is left to do (rebuild the initramfs), after the plan or the result; not after a failure.
+        guard report.outcome?.failure == nil, !report.plan.isEmpty else { return body }
+        return body + report.plan.notes.map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
+    }
+
+    /// bind and unbind: the plan, or where each device ended up, or what failed and was undone.
+    static func renderBindings(_ report: ChangeReport, style: TextStyle) -> String {
         var out = ""
         for warning in report.plan.warnings { out += style.paint("warning: ", .warn) + warning + "\n" }
         if report.plan.isEmpty {
