@@ -4,8 +4,9 @@ import Glibc
 /// Reads of the attributes the kernel shows under the device's lock, which never wait long.
 ///
 /// `driver_override` and `sriov_numvfs` take device_lock to be read (driver_override_show and
-/// sriov_numvfs_show, drivers/pci/pci-sysfs.c and iov.c), and a probe or a remove holds that lock
-/// throughout. An unbind waiting for a VM to let go of the device holds it until the VM does, so
+/// sriov_numvfs_show, drivers/pci/pci-sysfs.c and iov.c), and so does `uevent` on kernels with
+/// "driver core: Fix uevent_show() vs driver detach race" (Debian's 6.1, for one); a probe or a
+/// remove holds that lock throughout. An unbind waiting for a VM to let go of the device holds it until the VM does, so
 /// a plain read of those files would wait as long, and a `list` run beside it would hang. These
 /// reads are made by one child process (gp_read_bounded) for all the attributes queued; one
 /// still waiting after the deadline is `.busy`, and the rest are read all the same.

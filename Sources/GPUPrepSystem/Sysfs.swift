@@ -234,10 +234,6 @@ public final class SysfsDirectory {
 
     deinit { close(fd) }
 
-    /// Where the directory lies in the tree, its links resolved (under --root; nil on the live
-    /// host, where the kernel's own walk is cheap).
-    public var resolvedPath: HostPath? { root.isLiveHost ? nil : resolved }
-
     /// A directory below this one (an mdev type's, say).
     public func directory(_ name: String) -> SysfsDirectory? { SysfsDirectory(root: root, parent: fd, name: name) }
 

@@ -142,7 +142,72 @@ final class BlockingAttribute {
     deinit { if process.isRunning { release() } }
 }
 
+/// A kernel in another process that acts on a probe later, as a real one can: it waits for the
+/// address in drivers_probe, then, `seconds` later, binds the device to the driver its
+/// driver_override names (the `driver` link, as the kernel makes it).
+final class LateProbe {
+    let process = Process()
+
+    init(_ host: FakeHost, _ address: String, after seconds: Double) throws {
+        let script = """
+        import os, sys, time
+        root, address, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+        probe = os.path.join(root, "sys/bus/pci/drivers_probe")
+        print("watching", flush=True)
+        while True:
+            try:
+                if address in open(probe).read(): break
+            except OSError: pass
+            time.sleep(0.01)
+        time.sleep(delay)
+        device = os.path.realpath(os.path.join(root, "sys/bus/pci/devices", address))
+        override = open(os.path.join(device, "driver_override")).read().strip()
+        driver = os.path.join(root, "sys/bus/pci/drivers", override)
+        os.makedirs(driver, exist_ok=True)
+        os.symlink(os.path.relpath(driver, device), os.path.join(device, "driver"))
+        time.sleep(60)
+        """
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, host.path, address, String(seconds)]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        _ = out.fileHandleForReading.availableData   // "watching"
+    }
+
+    func release() { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    deinit { if process.isRunning { release() } }
+}
+
 @Suite struct BoundedChangeTests {
+    /// The probe binds a second after drivers_probe returns: the bind waits for it, within the
+    /// verify window, and succeeds.
+    @Test func aProbeThatBindsLateIsWaitedFor() throws {
+        let (host, _) = try bindHost("late-probe")
+        let kernel = try LateProbe(host, "0000:07:00.0", after: 1.0)
+        defer { kernel.release() }
+        let started = Date()
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(Date().timeIntervalSince(started) >= 1.0, "the driver link came a second after the probe")
+        #expect(host.driver(of: "0000:07:00.0") == "vfio-pci")
+    }
+
+    /// The probe binds only after the 3 s verify window: the bind fails, says the kernel bound
+    /// nothing, and puts the override back.
+    @Test func aProbePastTheVerifyWindowIsRolledBack() throws {
+        let (host, _) = try bindHost("probe-too-late")
+        let kernel = try LateProbe(host, "0000:07:00.0", after: 8.0)
+        defer { kernel.release() }
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.stderr.contains("the kernel reported success but bound nothing") && run.stderr.contains("rolled back"), "\(run.stderr)")
+        #expect(host.driver(of: "0000:07:00.0") == nil)
+        let override = try String(contentsOfFile: host.root.appendingPathComponent(host.devicePath("0000:07:00.0") + "/driver_override").path, encoding: .utf8)
+        #expect(override.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || override.hasPrefix("(null)"), "\(override)")
+    }
+
+
     func overridePath(_ host: FakeHost) -> String {
         host.root.appendingPathComponent(host.devicePath("0000:07:00.0") + "/driver_override").path
     }

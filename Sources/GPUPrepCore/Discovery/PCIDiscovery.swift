@@ -226,7 +226,7 @@ public struct PCIDiscovery {
             function.bootVGA = dir.read("boot_vga") == "1"
         }
         if !isVF, let total = dir.read("sriov_totalvfs").flatMap({ Int($0) }) {
-            function.sriov = SRIOV(totalVFs: total, numVFs: 0)   // numVFs: see queueLockedReads
+            function.sriov = SRIOV(totalVFs: total, numVFs: 0)   // numVFs: read under the device lock (fill)
         }
         if isVF { function.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) } }
         if identity?.vendorID == PCIIDs.nvidia && dir.exists("nvidia", "creatable_vgpu_types") {
