@@ -189,13 +189,14 @@ static long read_batch(int root_fd, const char *paths, const size_t *path_offset
                        char *buffer, size_t capacity, size_t *offsets, int *lengths, size_t *used, int timeout_ms)
 {
     /* A new mapping for each child: one left blocked may wake later and write into its own. */
-    size_t header = count * (sizeof(int) + sizeof(size_t)) + sizeof(int);
+    /* Offsets first, then lengths, then `done`: each aligned to its type. */
+    size_t header = count * (sizeof(size_t) + sizeof(int)) + sizeof(int);
     size_t size = header + (count - start) * capacity;
     char *shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (shared == MAP_FAILED) return -errno;
-    int *shared_lengths = (int *)shared;
-    size_t *shared_offsets = (size_t *)(shared + count * sizeof(int));
-    int *done = (int *)(shared + count * (sizeof(int) + sizeof(size_t)));
+    size_t *shared_offsets = (size_t *)shared;
+    int *shared_lengths = (int *)(shared + count * sizeof(size_t));
+    int *done = shared_lengths + count;
     char *data = shared + header;
     *done = (int)start;
     int ended[2];

@@ -1,5 +1,11 @@
+#define _GNU_SOURCE
 #include "gpuprep_pci.h"
 #include <setjmp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,19 +32,74 @@ __attribute__((noreturn)) static void on_error(char *msg, ...)
 static void on_warning(char *msg, ...) { (void)msg; }
 static void on_debug(char *msg, ...) { (void)msg; }
 
-#define GUARDED(failure, body)                                  \
+/* libpci opens its sysfs files without O_NONBLOCK, so a FIFO in a captured tree (at modalias,
+   say) would hold it in open(2) for ever. A FIFO's open waits interruptibly: a timer of this
+   thread's own (timer_create, SIGEV_THREAD_ID) sends it SIGALRM every 2 s while libpci runs,
+   the handler (without SA_RESTART) makes that open fail with EINTR, and libpci reports it as
+   an error. Reads of regular files and of sysfs are not interrupted by a signal. */
+static __thread timer_t watchdog;
+static __thread int watchdog_made;
+static __thread volatile sig_atomic_t watchdog_fired;
+
+static void on_alarm(int signal) { (void)signal; watchdog_fired = 1; }
+
+static void watchdog_start(void)
+{
+    static int handler_set;
+    if (!handler_set) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_alarm;   /* no SA_RESTART: the open returns EINTR */
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGALRM, &action, NULL);
+        handler_set = 1;
+    }
+    if (!watchdog_made) {
+        /* A parent may start gpuprep with signals blocked (test runners do): let SIGALRM in. */
+        sigset_t alarm;
+        sigemptyset(&alarm);
+        sigaddset(&alarm, SIGALRM);
+        pthread_sigmask(SIG_UNBLOCK, &alarm, NULL);
+        struct sigevent event;
+        memset(&event, 0, sizeof event);
+        event.sigev_notify = SIGEV_THREAD_ID;
+        event.sigev_signo = SIGALRM;
+        event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+        if (timer_create(CLOCK_MONOTONIC, &event, &watchdog) != 0) return;
+        watchdog_made = 1;
+    }
+    watchdog_fired = 0;
+    struct itimerspec every = { .it_interval = { 2, 0 }, .it_value = { 2, 0 } };
+    timer_settime(watchdog, 0, &every, NULL);
+}
+
+static void watchdog_stop(void)
+{
+    if (!watchdog_made) return;
+    struct itimerspec off;
+    memset(&off, 0, sizeof off);
+    timer_settime(watchdog, 0, &off, NULL);
+}
+
+/* A libpci call that reads the tree (`files`: under the watchdog) or only names. */
+#define GUARDED_CALL(files, failure, body)                      \
     do {                                                        \
         jmp_buf here;                                           \
         jmp_buf *saved = escape;                                \
+        int watched = (files) && !saved;                        \
         escape = &here;                                         \
+        if (watched) watchdog_start();                          \
         if (setjmp(here)) {                                     \
             escape = saved;                                     \
-            if (err && errlen) snprintf(err, errlen, "%s", message); \
+            if (watched) watchdog_stop();                       \
+            if (err && errlen) snprintf(err, errlen, watched && watchdog_fired ? "%s (a file that waited over 2 s to open: a FIFO?)" : "%s", message); \
             return failure;                                     \
         }                                                       \
         body;                                                   \
         escape = saved;                                         \
+        if (watched) watchdog_stop();                           \
     } while (0)
+#define GUARDED(failure, body) GUARDED_CALL(1, failure, body)
 
 struct pci_access *gp_pci_open(const char *sysfs_path, const char *ids_path, char *err, size_t errlen)
 {
@@ -77,14 +138,17 @@ int gp_pci_fill(struct pci_dev *d, unsigned int flags, char *err, size_t errlen)
     jmp_buf here;
     jmp_buf *saved = escape;
     escape = &here;
+    if (!saved) watchdog_start();
     if (setjmp(here)) {
         escape = saved;
+        if (!saved) watchdog_stop();
         d->known_fields = known;
-        if (err && errlen) snprintf(err, errlen, "%s", message);
+        if (err && errlen) snprintf(err, errlen, watchdog_fired ? "%s (a file that waited over 2 s to open: a FIFO?)" : "%s", message);
         return -1;
     }
     pci_fill_info(d, (int)flags);
     escape = saved;
+    if (!saved) watchdog_stop();
     return 0;
 }
 
@@ -110,7 +174,7 @@ static const char *lookup(struct pci_access *a, char *buf, int size, int flags,
     const char *name = NULL;
     char *err = NULL; size_t errlen = 0;
     flags |= PCI_LOOKUP_NO_NUMBERS | (no_hwdb ? PCI_LOOKUP_NO_HWDB : 0);
-    GUARDED(NULL, name = pci_lookup_name(a, buf, size, flags, a1, a2, a3, a4));
+    GUARDED_CALL(0, NULL, name = pci_lookup_name(a, buf, size, flags, a1, a2, a3, a4));
     return name;
 }
 

@@ -110,6 +110,18 @@ import Testing
         #expect(sysfs.readBytes(HostPath.procCmdline) == nil)
         #expect(sysfs.read(HostPath.sysBusPCIDevices.child("0000:02:00.0", "driver_override")).map(\.utf8.count) ?? 0 <= (1 << 20) + 65536)
     }
+
+    /// libpci opens its files (modalias, config) without O_NONBLOCK: a FIFO there waited for
+    /// ever. Its open is now interrupted after 2 s, and libpci goes on without that file.
+    @Test func aFIFOWhereLibpciReadsDoesNotHangList() throws {
+        let (host, outside) = try host("libpci-fifo")
+        try craft(.fifo, at: host.devicePath("0000:01:00.0") + "/modalias", in: host, outside: outside)
+        let start = Date()
+        let list = try Run.gpuprep(["list", "--all", "--json", "--root", host.path])
+        #expect(Date().timeIntervalSince(start) < 10, "one 2 s wait, not for ever")
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("\"address\": \"0000:01:00.0\""), "the device is still listed")
+    }
 }
 
 /// A process-level fake kernel: a helper process that holds a file lease on an attribute, so that
