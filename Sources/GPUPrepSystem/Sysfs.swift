@@ -143,10 +143,7 @@ public struct Sysfs: Sendable {
     public func linkTarget(_ path: HostPath) -> String? {
         guard let parent = root.parent(of: path) else { return nil }
         defer { close(parent.fd) }
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlinkat(parent.fd, parent.name, &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Sysfs.linkTarget { readlinkat(parent.fd, parent.name, $0, $1) }
     }
 
     /// The names of the directories above a device in `/sys/devices` (its physical path: root
