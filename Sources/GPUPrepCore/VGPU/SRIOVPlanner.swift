@@ -11,8 +11,16 @@ public struct SRIOVPlanner {
         sriovManage = host.root.isLiveHost && host.sysfs.isExecutable(.sriovManage) ? .sriovManage : nil
     }
 
+    /// The VFs enabled now. While the kernel holds the device past the read deadline, they are
+    /// counted from their virtfnN links, which read without the lock: a busy PF is never taken
+    /// for one without VFs.
     func numVFs(_ address: PCIAddress) -> Int? {
-        host.sysfs.readLocked(HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")).text.flatMap { Int($0) }
+        let device = HostPath.sysBusPCIDevices.child(address.description)
+        switch host.sysfs.readLocked(device.child("sriov_numvfs")) {
+        case .value(let count): return Int(count)
+        case .busy: return (host.sysfs.list(device) ?? []).count { $0.hasPrefix("virtfn") }
+        case .unreadable: return nil
+        }
     }
 
     func totalVFs(_ address: PCIAddress) throws(GPUPrepError) -> Int {
