@@ -171,6 +171,10 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let persistVGPURules = HostPath(unchecked: "/etc/udev/rules.d/62-gpuprep-vgpu.rules")
     /// `apply`'s file, the host's one source of truth for what it should hold (see HostLayout).
     public static let layoutFile = HostPath(unchecked: "/etc/gpuprep/gpuprep.yaml")
+    /// NVIDIA's catalogue of vGPU types, installed with the vGPU manager (see VGPUCatalogue).
+    public static let nvidiaVGPUConfig = HostPath(unchecked: "/usr/share/nvidia/vgpu/vgpuConfig.xml")
+    /// The vGPU type names gpuprep has seen listed, by card model and id (see VGPUCatalogue).
+    public static let vgpuTypeRecord = HostPath(unchecked: "/var/lib/gpuprep/vgpu-types")
     /// The unit that runs `apply --boot` (see BootUnit).
     public static let applyUnit = HostPath(unchecked: "/etc/systemd/system/gpuprep-apply.service")
     /// The host's name, as the kernel has it, and as the system configures it.

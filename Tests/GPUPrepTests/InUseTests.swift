@@ -67,6 +67,11 @@ import Testing
         // The only empty card takes a vGPU: no card of the model shows its whole framebuffer any more.
         _ = try apply(try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-1152", parent: "0000:c1:00.4",
                                                                                         count: 1, uuid: nil).0, host, kernel)
+        // gpuprep saw the empty card list its types when it made that vGPU, and recorded the whole card's size.
+        let known = try entry(try TypesReport.make(host: try HostContext(root: host.path), parent: nil, availableOnly: false).capacity, "0000:26:00.0", "nvidia-1155")
+        #expect(known.creatable == 1 && known.limitedBy == .framebuffer && known.reason == "24 GB of 48 GB in use by 1 vGPU")
+        // A host where gpuprep never saw an empty card (no record, no NVIDIA catalogue): unknown, and said so.
+        try FileManager.default.removeItem(at: host.root.appendingPathComponent("var/lib/gpuprep/vgpu-types"))
         let list = try TypesReport.make(host: try HostContext(root: host.path), parent: nil, availableOnly: false).capacity
         let e = try entry(list, "0000:26:00.0", "nvidia-1155")
         #expect(e.creatable == nil && e.limitedBy == nil && e.reason?.hasPrefix("between 1 and 3") == true)

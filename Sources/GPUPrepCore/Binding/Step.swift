@@ -39,6 +39,9 @@ public struct Step: Sendable, Equatable {
     public var device: PCIAddress?
     /// What puts the host back once this step is done, if a later one fails.
     public var undo: [Step] = []
+    /// For a file whose content says little to a person (gpuprep's own records): what it holds,
+    /// shown in the plan instead of the content.
+    public var summary: String?
 
     public static func write(_ path: HostPath, _ value: String, device: PCIAddress? = nil) -> Step {
         Step(action: .write, path: path, value: value, device: device)
@@ -49,6 +52,8 @@ public struct Step: Sendable, Equatable {
         switch action {
         case .write: return "echo \(value.isEmpty ? "\"\"" : value) > \(path?.string ?? "?")"
         case .loadModule: return "modprobe \(value)"
+        case .writeFile where summary != nil:
+            return "write \(path?.string ?? "?") (\(summary!))"
         case .writeFile:
             return "write \(path?.string ?? "?"):\n" + value.split(separator: "\n", omittingEmptySubsequences: false)
                 .dropLast(value.hasSuffix("\n") ? 1 : 0).map { "       | " + $0 }.joined(separator: "\n")

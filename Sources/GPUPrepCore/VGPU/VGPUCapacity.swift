@@ -52,8 +52,13 @@ public enum VGPUCapacityModel {
         public var model: String?
         public var types: [VGPUType]
         public var vgpus: [VGPUInstance]
-        public init(name: String, model: String?, types: [VGPUType], vgpus: [VGPUInstance]) {
-            self.name = name; self.model = model; self.types = types; self.vgpus = vgpus
+        /// Per-VF GPUs: every type its model has, from VGPUCatalogue (none listed, all known).
+        public var catalogue: [VGPUType]
+        /// The whole card's framebuffer, where the catalogue or gpuprep's record knows it.
+        public var catalogueTotalMiB: Int?
+        public init(name: String, model: String?, types: [VGPUType], vgpus: [VGPUInstance], catalogue: [VGPUType] = [], catalogueTotalMiB: Int? = nil) {
+            self.name = name; self.model = model; self.types = types; self.vgpus = vgpus; self.catalogue = catalogue
+            self.catalogueTotalMiB = catalogueTotalMiB
         }
     }
 
@@ -70,6 +75,15 @@ public enum VGPUCapacityModel {
             if gpu.vgpus.isEmpty, let largest = gpu.types.compactMap({ framebufferMiB($0) }).max() {
                 totalByModel[model] = max(totalByModel[model] ?? 0, largest)
             }
+        }
+        // The catalogue names every type of a model, and knows a whole card's total: a host
+        // whose cards are all in use still knows both.
+        for gpu in gpus where !gpu.catalogue.isEmpty || gpu.catalogueTotalMiB != nil {
+            guard let model = gpu.model else { continue }
+            for type in gpu.catalogue where !typesByModel[model, default: []].contains(where: { $0.id == type.id }) {
+                typesByModel[model, default: []].append(type)
+            }
+            if totalByModel[model] == nil, let total = gpu.catalogueTotalMiB { totalByModel[model] = total }
         }
         return gpus.flatMap { gpu in
             capacity(of: gpu, modelTypes: gpu.model.flatMap { typesByModel[$0] } ?? [],
@@ -143,7 +157,12 @@ public enum VGPUCapacityModel {
                 entry.creatable = nil
                 entry.reason = "between 1 and \(parentsCount): \(parentsCount) free VFs list it, but the card's total framebuffer is unknown while it holds vGPUs and no empty card of its model is on this host"
             case (_?, nil):
-                if byParents == 0 { entry.limitedBy = .parents; entry.reason = "no parent offers it now" }
+                if byParents == 0 {
+                    entry.limitedBy = .parents
+                    entry.reason = type.interface == .nvidiaVFIO && !gpu.vgpus.isEmpty
+                        ? "no free VF lists it: the card is full, or its vGPUs leave no room of this size"
+                        : "no parent offers it now"
+                }
             case (nil, _):
                 entry.creatable = nil
                 entry.reason = "a parent does not say how many it can make (no available_instances)"
