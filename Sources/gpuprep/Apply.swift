@@ -56,17 +56,21 @@ struct Apply: ParsableCommand {
     var wait = 120
 
     @Flag(help: ArgumentHelp("Also make it hold at boot: install and enable gpuprep-apply.service, and write the passthrough devices' early binding rules.",
-                             discussion: "Writes /etc/systemd/system/gpuprep-apply.service (linked from multi-user.target.wants) and, for passthrough entries, the files bind --persist writes."))
+                             discussion: "Writes /etc/systemd/system/gpuprep-apply.service (linked from multi-user.target.wants; with --profile, the unit applies that profile) and, for passthrough entries, the files bind --persist writes. With -f FILE, FILE is installed as /etc/gpuprep/gpuprep.yaml, the file the unit applies (refused when that file was written by hand and says something else)."))
     var persist = false
 
     func run() throws {
         try global.runReporting { () throws(GPUPrepError) in
             if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
             guard (0...3600).contains(wait) else { throw GPUPrepError(.usage, "--wait must be between 0 and 3600 seconds") }
-            let layout = try readLayout().choosing(profile: profile)
+            let (text, shown) = try readLayout()
+            let layout = try LayoutFile.parse(text, shown: shown).choosing(profile: profile)
             var session = ChangeSession(command: "apply", dryRun: dryRun || check, open: global.openHost)
             session.lockTimeoutSeconds = boot ? Double(wait) : 10
-            var run = ApplyRun(planner: ApplyPlanner(layout: layout, persist: persist), session: session)
+            var planner = ApplyPlanner(layout: layout, persist: persist)
+            planner.profile = profile
+            if file != nil { planner.persistedFile = (text, shown) }
+            var run = ApplyRun(planner: planner, session: session)
             run.check = check
             run.boot = boot
             run.waitSeconds = wait
@@ -78,7 +82,8 @@ struct Apply: ParsableCommand {
         }
     }
 
-    func readLayout() throws(GPUPrepError) -> HostLayout {
+    /// The layout file's text, and how messages name it.
+    func readLayout() throws(GPUPrepError) -> (String, String) {
         let path: String
         let shown: String
         if let file {
@@ -91,6 +96,6 @@ struct Apply: ParsableCommand {
         guard let text = try LayoutFile.text(at: path, shown: shown) else {
             throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one ('gpuprep apply --help' shows the format) or name another with -f")
         }
-        return try LayoutFile.parse(text, shown: shown)
+        return (text, shown)
     }
 }

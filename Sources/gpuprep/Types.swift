@@ -54,6 +54,10 @@ struct VGPUs: ParsableCommand {
 func normalizeParent(_ text: String?) throws(GPUPrepError) -> String? {
     guard let text else { return nil }
     if let address = PCIAddress(text.lowercased()) { return address.description }
+    // mdev parent names have no colon: this was meant as an address (`41:00.9`: functions are 0-7).
+    if text.contains(":") {
+        throw GPUPrepError(.usage, "'\(text)' is not a PCI address: expected DDDD:BB:DD.F or BB:DD.F in hex, device 00-1f, function 0-7")
+    }
     guard !text.isEmpty, !text.contains("/"), text != ".", text != ".." else {
         throw GPUPrepError(.usage, "'\(text)' is neither a PCI address nor an mdev parent name")
     }

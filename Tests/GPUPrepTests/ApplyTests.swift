@@ -115,13 +115,19 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
                 "A2-4C": 2
         """)
         let chosen = try file.choosing(profile: nil)
-        #expect(chosen.vgpus == [HostLayout.VGPUEntry(match: .init(), type: "T4-2Q", count: .exactly(3), line: 6)])
+        // `devices: all` is every NVIDIA GPU, as the device manager counts them: not every PCI function.
+        #expect(chosen.vgpus == [HostLayout.VGPUEntry(match: .init(nvidiaGPUs: true), type: "T4-2Q", count: .exactly(3), line: 6)])
         #expect(chosen.sriov.allSatisfy(\.onlyWhereCapable) && chosen.passthrough.isEmpty)
         let mixed = try file.choosing(profile: "A2-mixed")
         #expect(mixed.vgpus.map(\.type) == ["A2-4Q", "A2-4C"])
         #expect(mixed.vgpus[0].match == HostLayout.Match(ids: [.init(vendor: 0x10de, device: 0x25b6)], index: 0))
         #expect(layoutError("version: v1\nvgpu-configs:\n  x:\n    - devices: some\n      vgpu-devices: {}\n")?.message
                 == "gpuprep.yaml:4: 'devices' is 'some': give all or a list of GPU indexes")
+        // The subsystem form (A16 and A2 share 0x25B6): 0xDDDDVVVV:0xSSSSVVVV.
+        let a16 = try layout("version: v1\nvgpu-configs:\n  default:\n    - devices: all\n      device-filter: \"0x25B610DE:0x14A910DE\"\n      vgpu-devices: {\"A16-8Q\": 2}\n")
+        #expect(try a16.choosing(profile: nil).vgpus.first?.match.ids == [.init(vendor: 0x10de, device: 0x25b6, subsystemVendor: 0x10de, subsystemDevice: 0x14a9)])
+        #expect(layoutError("version: v1\nvgpu-configs:\n  default:\n    - devices: all\n      device-filter: \"0x25B610DE:14A9\"\n      vgpu-devices: {\"A16-8Q\": 2}\n")?.message
+                .hasPrefix("gpuprep.yaml:5: device-filter '0x25B610DE:14A9' is not 0xDDDDVVVV or 0xDDDDVVVV:0xSSSSVVVV") == true)
     }
 }
 

@@ -19,6 +19,15 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
     var mdevNeverAppears = false
     /// NVIDIA's driver stores a `current_vgpu_type` but makes no vGPU (the VF's list stays).
     var vgpuTypeIgnored = false
+    /// NVIDIA's vGPU 17+ driver for its cards (see SimulatedNVIDIA): VFs made and removed, every
+    /// VF's list following what its card holds. Nil: the simpler behaviour below.
+    var nvidiaCard: NVIDIACard?
+    /// Whether the vGPU manager lists types yet (false: VFs list only the header).
+    var typesListed = true
+    /// After `reboot()`, types are listed only once `listTypes()` is called.
+    var typesLateAtBoot = false
+    private var groups = 900
+    func nextGroup() -> Int { groups += 1; return groups }
     /// The creatable list each VF had before it took a vGPU, given back when it is cleared.
     private var creatableBefore: [String: String] = [:]
     private(set) var writes: [(path: String, value: String)] = []
@@ -47,6 +56,10 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
                 try createMdev(parent: parts[3], type: parts[5], uuid: text, path: path)
             } else if parts.count == 6, parts[1] == "bus", parts[2] == "mdev", parts[5] == "remove" {
                 try removeMdev(parts[4], path: path)
+            } else if parts.last == "sriov_numvfs", let card = nvidiaCard, host.driver(of: parts[parts.count - 2]) == "nvidia" {
+                try setVFs(parts[parts.count - 2], Int(text) ?? -1, card: card, path: path)
+            } else if parts.last == "current_vgpu_type", let card = nvidiaCard {
+                try setVGPUType(vf: parts[parts.count - 3], text, card: card, path: path)
             } else if parts.last == "sriov_numvfs" {
                 // The kernel takes a new count only from 0, and makes (or removes) the VFs' links.
                 let pf = parts[parts.count - 2]

@@ -211,14 +211,16 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
         let (plan, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planCreate(type: "nvidia-1155", parent: "0000:26:00.4", count: 1, uuid: nil, persist: true)
         #expect(try apply(plan, host, kernel).failure == nil)
         let recorded = try #require(try layout(host))
-        #expect(recorded.sriov.map(\.vfs) == [.exactly(4)] && recorded.sriov.first?.match.address?.description == "0000:a1:00.0")
+        // a1:00.0's count as sriov recorded it; 26:00.0's 4 VFs too, since its vGPUs live on them.
+        #expect(recorded.sriov.map(\.vfs) == [.exactly(4), .exactly(4)]
+                && recorded.sriov.map { $0.match.address?.description } == ["0000:a1:00.0", "0000:26:00.0"])
         // The 24Q already running on the card is counted in, so the entry holds the GPU's two.
         #expect(recorded.vgpus.map(\.type) == ["NVIDIA L40S-24Q"] && recorded.vgpus.first?.count == .exactly(2))
         #expect(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules") == nil)
         let (gone, _) = try VGPUPlanner(host: try HostContext(root: host.path)).planDestroy(["26:00.4"], all: false, parent: nil, force: false, persist: true)
         #expect(try apply(gone, host, kernel).failure == nil)
         _ = try apply(try SRIOVPlanner(host: try HostContext(root: host.path)).planDisable(PCIAddress("a1:00.0")!, force: false, persist: true), host, kernel)
-        #expect(try layout(host)?.sriov == [] && layout(host)?.vgpus.first?.count == .exactly(1))
+        #expect(try layout(host)?.sriov.map { $0.match.address?.description } == ["0000:26:00.0"] && layout(host)?.vgpus.first?.count == .exactly(1))
     }
 
     /// What --persist wrote before the layout file (udev rules, mdevctl definitions) is read into
@@ -232,6 +234,8 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
 
         """)
         try host.write("etc/mdevctl.d/mtty/0b5e0b5e-0000-4000-8000-000000000001", "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"auto\"\n}\n")
+        // A definition on a VF that is not there now (its GPU's VFs are off): its GPU is not known.
+        try host.write("etc/mdevctl.d/0000:26:01.7/1c5e1c5e-0000-4000-8000-000000000002", "{\"mdev_type\": \"nvidia-1155\", \"start\": \"auto\", \"attrs\": []}\n")
         try host.write("etc/udev/rules.d/61-gpuprep-vfio.rules", "# gpuprep-device address=0000:c1:00.4 driver=vfio-pci module=vfio_pci host=nvidia\n")
         let plan = try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("a1:00.0")!, count: 2, persist: true)
         #expect(try apply(plan, host, kernel).failure == nil)
@@ -244,6 +248,10 @@ func vgpuHost(_ name: String) throws -> (FakeHost, SimulatedKernel) {
                                  uuids: [UUID(uuidString: "0b5e0b5e-0000-4000-8000-000000000001")!]),
         ])
         #expect(read(host, "etc/udev/rules.d/62-gpuprep-vgpu.rules") == nil)
+        // From now on the boot unit makes them: mdevctl keeps its definitions, made manual, so
+        // that it does not make them too (nor again one that destroy --persist removes).
+        #expect(read(host, "etc/mdevctl.d/mtty/0b5e0b5e-0000-4000-8000-000000000001") == "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"manual\"\n}\n")
+        #expect(read(host, "etc/mdevctl.d/0000:26:01.7/1c5e1c5e-0000-4000-8000-000000000002") == "{\"mdev_type\": \"nvidia-1155\", \"start\": \"manual\", \"attrs\": []}\n")
     }
 
     /// A file an admin wrote (comments, formatting) is not rewritten: the change is refused whole.

@@ -167,6 +167,41 @@ public final class FakeHost {
         }
     }
 
+    /// Removes a function as the kernel does when it goes (a VF when SR-IOV is disabled): its
+    /// directory, its bus, driver and group links, and its PF's virtfn link and count.
+    public func remove(_ address: String) throws {
+        let dir = devicePath(address)
+        let url = root.appendingPathComponent(dir)
+        if let driver = driver(of: address) { try? fm.removeItem(at: root.appendingPathComponent("sys/bus/pci/drivers/\(driver)/\(address)")) }
+        if let group = try? fm.destinationOfSymbolicLink(atPath: url.appendingPathComponent("iommu_group").path) {
+            try? fm.removeItem(at: root.appendingPathComponent("sys/kernel/iommu_groups/\((group as NSString).lastPathComponent)/devices/\(address)"))
+        }
+        if let pf = functions[address]?.physfn {
+            let pfURL = root.appendingPathComponent(devicePath(pf))
+            let links = (try? fm.contentsOfDirectory(atPath: pfURL.path).filter { $0.hasPrefix("virtfn") }) ?? []
+            for link in links where (try? fm.destinationOfSymbolicLink(atPath: pfURL.appendingPathComponent(link).path))
+                .map({ ($0 as NSString).lastPathComponent == address }) == true {
+                try fm.removeItem(at: pfURL.appendingPathComponent(link))
+            }
+            try write(devicePath(pf) + "/sriov_numvfs", String(max(0, links.count - 1)))
+        }
+        try? fm.removeItem(at: root.appendingPathComponent("sys/bus/pci/devices/\(address)"))
+        try fm.removeItem(at: url)
+        functions[address] = nil
+    }
+
+    /// The functions a PF's VFs are (its virtfn links), in virtfn order.
+    public func virtualFunctions(of pf: String) -> [String] {
+        let pfURL = root.appendingPathComponent(devicePath(pf))
+        let links = (try? fm.contentsOfDirectory(atPath: pfURL.path).filter { $0.hasPrefix("virtfn") }) ?? []
+        return links.sorted { Int($0.dropFirst(6)) ?? 0 < Int($1.dropFirst(6)) ?? 0 }.compactMap {
+            (try? fm.destinationOfSymbolicLink(atPath: pfURL.appendingPathComponent($0).path)).map { ($0 as NSString).lastPathComponent }
+        }
+    }
+
+    /// A function as it was added.
+    public func function(_ address: String) -> FakeFunction? { functions[address] }
+
     /// The function's line in /proc/bus/pci/devices, as drivers/pci/proc.c writes it: bus and
     /// devfn, vendor and device, irq, seven resource starts and seven sizes, the driver.
     private func appendProcLine(_ function: FakeFunction) throws {

@@ -13,6 +13,11 @@ public struct ApplyPlanner {
     /// Also make it hold at boot: the early binding files of the passthrough devices (so vfio
     /// claims them before their host drivers) and gpuprep-apply.service, enabled.
     public var persist = false
+    /// With --persist: the file applied when it is not the host's own (`-f FILE`), installed as
+    /// the host's, so that the boot unit applies what was applied.
+    public var persistedFile: (text: String, shown: String)?
+    /// The profile chosen, which the boot unit then chooses too.
+    public var profile: String?
     let readings = HostReadings()
 
     public init(layout: HostLayout, persist: Bool = false) {
@@ -55,7 +60,7 @@ public struct ApplyPlanner {
 
     /// Plans one entry on the host as it is now.
     public func plan(_ work: Work, host: HostContext) throws(GPUPrepError) -> Part {
-        do {
+        do throws(GPUPrepError) {
             switch work {
             case .bind(let entry): return try bind(entry, host: host)
             case .setVFs(let entry): return try setVFs(entry, host: host)
@@ -63,7 +68,10 @@ public struct ApplyPlanner {
             case .addVGPUs(let entry): return try vgpus(entry, host: host, adding: true)
             case .installBootUnit:
                 var part = Part()
-                part.plan.fileChanges = BootUnit.installSteps(host: host)
+                if let profile, !BootUnit.isUnitWord(profile) {
+                    throw GPUPrepError(.refused, "profile '\(profile)' cannot be named in the boot unit (letters, digits, '.', '_' and '-' only): rename it to persist it")
+                }
+                part.plan.fileChanges = try installLayoutSteps(host) + BootUnit.installSteps(host: host, profile: .some(profile))
                 return part
             }
         } catch {
@@ -71,6 +79,21 @@ public struct ApplyPlanner {
             if error.message.hasPrefix(layout.source) { throw error }
             throw GPUPrepError(error.code, "\(layout.source):\(work.line): \(error.message)")
         }
+    }
+
+    /// `apply -f FILE --persist`: FILE becomes the host's layout file, unless the host's is one an
+    /// admin wrote (not in gpuprep's own form) that says something else: that is refused.
+    func installLayoutSteps(_ host: HostContext) throws(GPUPrepError) -> [Step] {
+        guard let file = persistedFile else { return [] }
+        let existing = try LayoutStore.text(root: host.root)
+        guard existing != file.text else { return [] }
+        if let existing {
+            let ours = (try? LayoutFile.parse(existing, shown: HostPath.layoutFile.string)).map { LayoutWriter.render($0) == existing } ?? false
+            guard ours else {
+                throw GPUPrepError(.refused, "\(HostPath.layoutFile) was written by hand and says something else than \(file.shown): --persist would replace it; merge \(file.shown) into it yourself (then 'gpuprep apply --persist'), or leave out --persist")
+            }
+        }
+        return [Step(action: .writeFile, path: .layoutFile, value: file.text, device: nil)]
     }
 
     // MARK: matching
@@ -85,13 +108,14 @@ public struct ApplyPlanner {
             return [function]
         }
         var chosen = all.filter { $0.physicalFunction == nil }
-        if let index = match.index {
-            // vgpu-device-manager counts the NVIDIA GPUs in address order, then applies its filter.
-            let gpus = chosen.filter { $0.vendorID == 0x10de && $0.kind == .gpu }.sorted { $0.address < $1.address }
-            chosen = index < gpus.count ? [gpus[index]] : []
+        if match.nvidiaGPUs || match.index != nil {
+            // vgpu-device-manager counts the NVIDIA GPUs in address order, then applies its filter
+            // (cmd/nvidia-vgpu-dm/assert/assert.go:200-216).
+            let gpus = chosen.filter { $0.vendorID == PCIIDs.nvidia && $0.kind == .gpu }.sorted { $0.address < $1.address }
+            chosen = match.index.map { $0 < gpus.count ? [gpus[$0]] : [] } ?? gpus
         }
         if !match.ids.isEmpty {
-            chosen = chosen.filter { f in match.ids.contains { $0.vendor == f.vendorID && $0.device == f.deviceID } }
+            chosen = chosen.filter { f in match.ids.contains { $0.matches(f) } }
         }
         return chosen
     }
@@ -118,7 +142,15 @@ public struct ApplyPlanner {
         var part = Part()
         let planner = SRIOVPlanner(host: host)
         for target in try functions(entry.match, all, host: host) {
-            if entry.onlyWhereCapable && (target.sriov?.totalVFs ?? 0) == 0 { continue }
+            if entry.onlyWhereCapable && ((target.sriov?.totalVFs ?? 0) == 0 || (target.sriov?.numVFs ?? 0) > 0) { continue }
+            // A vgpu-device-manager file names GPUs by index or as all of them: one passed through
+            // whole is not the host's to make vGPUs on. Held by a VM, that is refused with the
+            // VM's name (SRIOVPlanner); otherwise it is left as it is, and said so.
+            if entry.onlyWhereCapable, let driver = target.driver, VFIORule.isVFIODriver(driver),
+               SRIOVPlanner(host: host).heldThroughVFIO(target.address).isEmpty {
+                part.plan.notes.append("\(layout.source):\(entry.line): \(target.address) is on \(driver) (passed through whole): left as it is, no vGPUs made on it")
+                continue
+            }
             let plan: ChangePlan
             switch entry.vfs {
             case .max: plan = try planner.planEnable(target.address, count: nil)
@@ -137,7 +169,13 @@ public struct ApplyPlanner {
     func vgpuTargets(_ entry: HostLayout.VGPUEntry, host: HostContext) throws(GPUPrepError) -> [String] {
         if let parent = entry.match.parent { return [parent] }
         let all = try readings.functions(host)
-        return try functions(entry.match, all, host: host).map(\.address.description)
+        var targets = try functions(entry.match, all, host: host)
+        // The GPUs a vgpu-device-manager selection takes are those on a host driver: one on a
+        // VFIO driver is passed through whole (see setVFs, which says so).
+        if entry.match.nvidiaGPUs || entry.match.index != nil {
+            targets = targets.filter { !($0.driver.map(VFIORule.isVFIODriver) ?? false) }
+        }
+        return targets.map(\.address.description)
     }
 
     func vgpus(_ entry: HostLayout.VGPUEntry, host: HostContext, adding: Bool) throws(GPUPrepError) -> Part {
@@ -198,16 +236,24 @@ public struct ApplyPlanner {
             VGPUPlanner.names(id: t.id, name: t.name, type) && (byParent ? t.parent == target : holdings.gpu(of: t.parent) == target)
         }
         let byParents = offers.reduce(0) { $0 + ($1.availableInstances ?? 0) }
-        guard !byParent, let capacity = holdings.capacity.first(where: { $0.gpu == target && VGPUPlanner.names(id: $0.id, name: $0.name, type) }),
-              let creatable = capacity.creatable else { return byParents }
+        guard !byParent, let capacity = holdings.capacity.first(where: { $0.gpu == target && VGPUPlanner.names(id: $0.id, name: $0.name, type) })
+        else { return byParents }
+        // Unknown (a per-VF card whose total nothing tells): one now, and `apply` reads the lists
+        // again after it, as NVIDIA's device manager does, until the card lists the type no more.
+        guard let creatable = capacity.creatable else { return min(1, byParents) }
         return min(creatable, byParents)
+    }
+
+    /// Whether `max` of an entry on a target is only known one vGPU at a time (see room).
+    func roomIsUnknown(for type: String, on target: String, _ holdings: GPUHoldings) -> Bool {
+        holdings.capacity.contains { $0.gpu == target && VGPUPlanner.names(id: $0.id, name: $0.name, type) && $0.creatable == nil }
     }
 
     func describe(_ match: HostLayout.Match) -> String {
         if let address = match.address { return address.description }
         if let parent = match.parent { return parent }
         var parts: [String] = []
-        if let index = match.index { parts.append("NVIDIA GPU #\(index)") }
+        if let index = match.index { parts.append("NVIDIA GPU #\(index)") } else if match.nvidiaGPUs { parts.append("every NVIDIA GPU") }
         if !match.ids.isEmpty { parts.append(match.ids.map(\.description).joined(separator: " or ")) }
         return parts.joined(separator: " ")
     }
@@ -220,7 +266,7 @@ extension ChangePlan {
         for load in other.moduleLoads where !moduleLoads.contains(where: { $0.value == load.value }) { moduleLoads.append(load) }
         for change in other.devices where !devices.contains(where: { $0.function.address == change.function.address }) { devices.append(change) }
         actions += other.actions
-        fileChanges += other.fileChanges
+        fileChanges += other.fileChanges.filter { !fileChanges.contains($0) }
         warnings += other.warnings
         notes += other.notes
     }

@@ -17,6 +17,8 @@ public struct ApplyRun {
     public var settleSeconds = 15
     /// Told what is being waited for (at boot), as it happens.
     public var progress: (String) -> Void = { _ in }
+    /// The most rounds of `max` on one entry (a GPU has at most 32 VFs; a host, a few hundred).
+    static let maxFillRounds = 1024
 
     public init(planner: ApplyPlanner, session: ChangeSession) {
         self.planner = planner
@@ -28,7 +30,11 @@ public struct ApplyRun {
         if boot { host = try waitForHost(host) }
         var report = ApplyReport(layout: planner.layout, dryRun: session.dryRun, check: check)
         report.before = LayoutState.read(planner, host: host)
-        try preview(host, into: &report)
+        do throws(GPUPrepError) { try preview(host, into: &report) } catch {
+            // For --check a layout the host cannot be taken to is a difference, said in the report.
+            guard check, error.code == .refused else { throw error }
+            report.refused.append(error.message)
+        }
         if check || session.dryRun { session.noteChangeInProgress(host) }
         guard !check && !session.dryRun && report.changed else { return report }
 
@@ -40,6 +46,7 @@ public struct ApplyRun {
         let applier = session.applier(host)
         var transaction = Transaction()
         var vfsChanged = Set<String>()
+        var failed = false
         for work in planner.work {
             let part: ApplyPlanner.Part
             do throws(GPUPrepError) {
@@ -55,6 +62,28 @@ public struct ApplyRun {
             report.created += part.created
             report.destroyed += part.destroyed
             vfsChanged.formUnion(part.vfsChanging)
+            // `max` where a card's room was known one at a time: again, on the host as this left
+            // it, until nothing more is planned (bounded: a VF holds one vGPU at most).
+            if case .addVGPUs(let entry) = work, entry.count == .max, !part.created.isEmpty {
+                var rounds = 0
+                while rounds < Self.maxFillRounds {
+                    rounds += 1
+                    let more: ApplyPlanner.Part
+                    do throws(GPUPrepError) {
+                        host = try session.open()
+                        more = try planner.plan(work, host: host)
+                    } catch {
+                        applier.rollBack(&transaction, reason: error.message)
+                        failed = true
+                        break
+                    }
+                    guard !more.created.isEmpty else { break }
+                    report.plan.merge(more.plan)
+                    if !applier.carryOut(more.plan, in: &transaction) { applier.rollBack(&transaction); failed = true; break }
+                    report.created += more.created
+                }
+                if failed { break }
+            }
         }
         report.outcome = applier.finish(transaction)
         if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
@@ -90,6 +119,12 @@ public struct ApplyRun {
             }
             if case .addVGPUs(let entry) = work {
                 for made in part.created { after.vgpus[target(of: made, entry, host), default: [:]][entry.type, default: 0] += 1 }
+                if entry.count == .max {
+                    let holdings = planner.readings.holdings(host)
+                    for target in try planner.vgpuTargets(entry, host: host) where planner.roomIsUnknown(for: entry.type, on: target, holdings) {
+                        report.pending.append("\(planner.layout.source):\(entry.line): max '\(entry.type)' on \(target): at least the \(part.created.filter { self.target(of: $0, entry, host) == target }.count) planned; how many more fit is known only once they are made (no empty card of its model and no catalogue tells its total), so apply makes one at a time until the card lists the type no more")
+                    }
+                }
             }
             if case .removeVGPUs(let entry) = work {
                 for gone in part.destroyed { after.vgpus[target(of: gone, entry, host), default: [:]][entry.type, default: 0] -= 1 }
@@ -172,12 +207,43 @@ public struct ApplyRun {
             if let address = entry.match.address, !sysfs.exists(device(address)) { missing.append("\(address) to appear") }
         }
         for entry in planner.layout.sriov { needsDriver(entry.match) }
+        var holdings: GPUHoldings?
+        // The GPUs whose VFs this file sets itself: applied after the wait, not waited for.
+        let settingVFs = Set(planner.layout.sriov.flatMap { (try? planner.functions($0.match, all, host: host)) ?? [] }.map(\.address))
         for entry in planner.layout.vgpus {
             if let parent = entry.match.parent, HostPath.isPlainName(parent), !sysfs.exists(HostPath.sysClassMdevBus.child(parent)) {
                 missing.append("mdev parent \(parent)")
             }
             needsDriver(entry.match)
+            guard entry.match.parent == nil else { continue }
+            // Whoever enables the VFs (this file, nvidia-sriov.service, Proxmox's
+            // pve-nvidia-sriov@ALL.service), and however late NVIDIA's vGPU manager lists the
+            // types: each GPU's VFs, then its types listed (or already running).
+            let known = holdings ?? planner.readings.holdings(host)
+            holdings = known
+            for f in (try? planner.functions(entry.match, all, host: host)) ?? [] where bound(f.address) && !settingVFs.contains(f.address) {
+                missing += Self.notReadyForVGPUs(f, type: entry.type, known, sysfs: sysfs)
+            }
         }
         return Array(Set(missing)).sorted()
+    }
+
+    /// What a GPU still lacks before an entry's vGPUs can be planned on it: its VFs, on an
+    /// SR-IOV GPU on nvidia that is no mdev parent itself (its vGPUs live on VFs); then types
+    /// listed by its parents (or vGPUs running: a full card lists nothing). A GPU whose lists name
+    /// other types but not this one is ready: the type not fitting is the plan's to say.
+    static func notReadyForVGPUs(_ gpu: PCIFunction, type: String, _ holdings: GPUHoldings, sysfs: Sysfs) -> [String] {
+        let name = gpu.address.description
+        let isMdevParent = sysfs.exists(HostPath.sysClassMdevBus.child(name))
+        if gpu.driver == "nvidia", (gpu.sriov?.totalVFs ?? 0) > 0, !isMdevParent,
+           (sysfs.list(HostPath.sysBusPCIDevices.child(name))?.contains { $0.hasPrefix("virtfn") } ?? false) == false {
+            return ["the VFs of \(name) (enabled by this file, nvidia-sriov.service or pve-nvidia-sriov@ALL.service)"]
+        }
+        let listed = holdings.types.contains { holdings.gpu(of: $0.parent) == name }
+        let running = holdings.vgpus.contains { holdings.gpu(of: $0) == name }
+        if !listed && !running && (gpu.driver == "nvidia" || isMdevParent) {
+            return ["NVIDIA's vGPU manager to list the vGPU types of \(name) ('\(type)')"]
+        }
+        return []
     }
 }

@@ -11,20 +11,21 @@ import GPUPrepSystem
 /// Instead of systemd-udev-settle (deprecated) or a fixed sleep, `--boot` waits, bounded, for
 /// the devices and drivers the layout names.
 public enum BootUnit {
-    public static func text(binary: String) -> String {
+    /// `profile`: the one `apply --persist --profile` applied, so that boot applies the same.
+    public static func text(binary: String, profile: String? = nil) -> String {
         """
         # Written by gpuprep: applies /etc/gpuprep/gpuprep.yaml at boot ('gpuprep apply --boot').
         [Unit]
         Description=Apply the GPU layout (gpuprep): VFIO bindings, SR-IOV VFs and vGPUs
         ConditionPathExists=/etc/gpuprep/gpuprep.yaml
         After=systemd-modules-load.service systemd-udev-trigger.service
-        After=nvidia-persistenced.service nvidia-vgpud.service nvidia-vgpu-mgr.service nvidia-sriov.service
+        After=nvidia-persistenced.service nvidia-vgpud.service nvidia-vgpu-mgr.service nvidia-sriov.service pve-nvidia-sriov@ALL.service
         Before=libvirtd.service virtqemud.service nova-compute.service kubelet.service pve-guests.service
         
         [Service]
         Type=oneshot
         RemainAfterExit=yes
-        ExecStart=\(binary) apply --boot --wait 120
+        ExecStart=\(binary) apply --boot --wait 120\(profile.map { " --profile " + $0 } ?? "")
         TimeoutStartSec=300
 
         [Install]
@@ -36,12 +37,27 @@ public enum BootUnit {
     /// Where this gpuprep is installed (the unit runs the same one).
     public static var binary: String { (Subprocess.ownDirectory ?? "/usr/local/bin") + "/gpuprep" }
 
+    /// A profile name the unit can carry as one word (vgpu-device-manager labels are such words).
+    public static func isUnitWord(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    /// The profile the installed unit applies, if any.
+    static func installedProfile(_ text: String?) -> String? {
+        guard let line = text?.split(separator: "\n").first(where: { $0.hasPrefix("ExecStart=") }),
+              let flag = line.firstRange(of: " --profile ") else { return nil }
+        let name = String(line[flag.upperBound...].prefix { $0 != " " })
+        return isUnitWord(name) ? name : nil
+    }
+
     /// The steps that install the unit and enable it (as `systemctl enable` does: a link in
-    /// multi-user.target.wants), none when both are there.
-    public static func installSteps(host: HostContext) -> [Step] {
+    /// multi-user.target.wants), none when both are there. `profile`: `.some` sets the profile
+    /// the unit applies (`apply --persist`); nil keeps the installed unit's (the single commands).
+    public static func installSteps(host: HostContext, profile: String?? = nil) -> [Step] {
         var steps: [Step] = []
-        let content = text(binary: binary)
-        if AtomicFile(root: host.root).read(.applyUnit) != content {
+        let installed = AtomicFile(root: host.root).read(.applyUnit)
+        let content = text(binary: binary, profile: profile ?? installedProfile(installed))
+        if installed != content {
             steps.append(Step(action: .writeFile, path: .applyUnit, value: content, device: nil))
         }
         let link = HostPath.systemdEnabledDir.child("gpuprep-apply.service")

@@ -14,17 +14,32 @@ public struct HostLayout: Sendable, Equatable {
         public var index: Int?
         /// An mdev parent by name (`mtty`, a VF's address).
         public var parent: String?
+        /// Every NVIDIA GPU (PFs of display class), as vgpu-device-manager's `devices: all`
+        /// takes them (go-nvlib nvpci.GetGPUs: `IsGPU() && !IsVF()`), not every PCI function.
+        public var nvidiaGPUs = false
 
-        public init(address: PCIAddress? = nil, ids: [PCIIDPair] = [], index: Int? = nil, parent: String? = nil) {
-            self.address = address; self.ids = ids; self.index = index; self.parent = parent
+        public init(address: PCIAddress? = nil, ids: [PCIIDPair] = [], index: Int? = nil, parent: String? = nil, nvidiaGPUs: Bool = false) {
+            self.address = address; self.ids = ids; self.index = index; self.parent = parent; self.nvidiaGPUs = nvidiaGPUs
         }
     }
 
     public struct PCIIDPair: Sendable, Equatable, CustomStringConvertible {
         public var vendor: UInt16
         public var device: UInt16
-        public init(vendor: UInt16, device: UInt16) { self.vendor = vendor; self.device = device }
-        public var description: String { hex(vendor, 4) + ":" + hex(device, 4) }
+        /// vgpu-device-manager's `0xDDDDVVVV:0xSSSSVVVV`: also the subsystem (vendor, device).
+        public var subsystemVendor: UInt16?
+        public var subsystemDevice: UInt16?
+        public init(vendor: UInt16, device: UInt16, subsystemVendor: UInt16? = nil, subsystemDevice: UInt16? = nil) {
+            self.vendor = vendor; self.device = device; self.subsystemVendor = subsystemVendor; self.subsystemDevice = subsystemDevice
+        }
+        public var description: String {
+            hex(vendor, 4) + ":" + hex(device, 4) + (subsystemVendor.map { " (subsystem \(hex($0, 4)):\(hex(subsystemDevice ?? 0, 4)))" } ?? "")
+        }
+        /// Whether a function has these ids (and this subsystem, when one is given).
+        public func matches(_ f: PCIFunction) -> Bool {
+            vendor == f.vendorID && device == f.deviceID
+                && (subsystemVendor == nil || (subsystemVendor == f.subsystemVendorID && subsystemDevice == f.subsystemDeviceID))
+        }
     }
 
     /// A number, or as many as fit (`max`).
@@ -56,7 +71,9 @@ public struct HostLayout: Sendable, Equatable {
     public struct SRIOVEntry: Sendable, Equatable {
         public var match: Match
         public var vfs: Count
-        /// Added for a vgpu-device-manager file: only for GPUs that have SR-IOV, and nothing said otherwise.
+        /// Added for a vgpu-device-manager file: only for GPUs that have SR-IOV and no VFs yet (as
+        /// the device manager's per-VF mode enables them: only where no virtfn exists,
+        /// vgpu-device-manager PR #195 vfio.go ensureVFs), and nothing said otherwise.
         public var onlyWhereCapable = false
         public var line = 0
         public init(match: Match, vfs: Count, onlyWhereCapable: Bool = false, line: Int = 0) {

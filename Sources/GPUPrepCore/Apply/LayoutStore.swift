@@ -69,13 +69,36 @@ public struct LayoutStore {
         }
         for parent in (host.sysfs.list(.mdevctlConfig) ?? []).sorted() where HostPath.isPlainName(parent) {
             for name in (host.sysfs.list(HostPath.mdevctlConfig.child(parent)) ?? []).sorted() {
+                let definition = HostPath.mdevctlConfig.child(parent, name)
+                let text = files.read(definition)
                 guard let uuid = UUID(uuidString: name), HostPath.isPlainName(name),
-                      let type = LegacyVGPUPersistence.mdevctlType(files.read(HostPath.mdevctlConfig.child(parent, name))) else { continue }
+                      let type = LegacyVGPUPersistence.mdevctlType(text) else { continue }
+                // From now on the boot unit makes it: mdevctl keeps the definition, started by hand only.
+                if let manual = LegacyVGPUPersistence.manualDefinition(text) {
+                    steps.append(Step(action: .writeFile, path: definition, value: manual, device: nil))
+                }
+                // A parent that is not there now (a VF of a GPU whose VFs are off) has no known
+                // GPU: keying it by the VF would make an entry apply can never meet.
+                let isPCI = PCIAddress(parent) != nil
+                guard !isPCI || host.sysfs.exists(HostPath.sysBusPCIDevices.child(parent)) else { continue }
                 let gpu = PCIAddress(holdings.gpu(of: parent))
                 Self.add(&layout, gpu: gpu, parent: gpu == nil ? parent : nil, type: type, uuid: uuid)
             }
         }
+        for gpu in Set(layout.vgpus.compactMap(\.match.address)) { Self.addVFCount(&layout, gpu: gpu, host: host) }
         return (layout, steps)
+    }
+
+    /// A GPU whose vGPUs live on its VFs gets them back at boot only with its VFs: its VF count
+    /// now, unless the layout already sets one (none for a GPU without SR-IOV or without VFs).
+    static func addVFCount(_ layout: inout HostLayout, gpu: PCIAddress, host: HostContext) {
+        let match = HostLayout.Match(address: gpu)
+        guard !layout.sriov.contains(where: { $0.match == match }) else { return }
+        let device = HostPath.sysBusPCIDevices.child(gpu.description)
+        guard let total = host.sysfs.read(device.child("sriov_totalvfs")).flatMap({ Int($0) }), total > 0,
+              let now = host.sysfs.read(device.child("sriov_numvfs")).flatMap({ Int($0) }) ?? (host.sysfs.list(device)?.count { $0.hasPrefix("virtfn") }),
+              now > 0 else { return }
+        layout.sriov.append(HostLayout.SRIOVEntry(match: match, vfs: now == total ? .max : .exactly(now)))
     }
 
     // MARK: what each command records
@@ -110,6 +133,7 @@ public struct LayoutStore {
                         layout.vgpus.append(HostLayout.VGPUEntry(match: match, type: instance.typeName ?? instance.type, count: .exactly(there.count),
                                                                  uuids: there.compactMap(\.uuid)))
                     }
+                    if let gpu { Self.addVFCount(&layout, gpu: gpu, host: host) }
                     let at = index ?? layout.vgpus.count - 1
                     if case .exactly(let n) = layout.vgpus[at].count { layout.vgpus[at].count = .exactly(n + 1) }
                     if let uuid = instance.uuid, !layout.vgpus[at].uuids.contains(uuid) { layout.vgpus[at].uuids.append(uuid) }

@@ -30,6 +30,18 @@ public enum LegacyVGPUPersistence {
         return String(rest[..<end])
     }
 
+    /// The definition with `"start": "auto"` made `"manual"`, nil when it does not start
+    /// automatically: once the layout file holds a vGPU, the boot unit makes it, and mdevctl
+    /// must not make it too (nor make again at boot one that `destroy --persist` removed).
+    static func manualDefinition(_ text: String?) -> String? {
+        guard let text, let key = text.firstRange(of: "\"start\"") else { return nil }
+        let rest = text[key.upperBound...]
+        guard let open = rest.firstIndex(of: "\""), rest[..<open].allSatisfy({ $0 == " " || $0 == ":" || $0 == "\n" || $0 == "\t" }) else { return nil }
+        let valueStart = rest.index(after: open)
+        guard let close = rest[valueStart...].firstIndex(of: "\""), rest[valueStart..<close] == "auto" else { return nil }
+        return String(text[..<valueStart]) + "manual" + String(text[close...])
+    }
+
     /// The type in an mdevctl definition (`{"mdev_type": "nvidia-256", ...}`), nil when it has
     /// none that could be a type id.
     static func mdevctlType(_ text: String?) -> String? {

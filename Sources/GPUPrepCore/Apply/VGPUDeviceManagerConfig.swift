@@ -11,9 +11,10 @@
 /// ```
 ///
 /// Each label becomes a profile (`--profile LABEL`, `default` when none is named, as the
-/// device manager does). Counts are per GPU. An SR-IOV GPU (Ampere and later) makes its vGPUs
-/// on VFs, which the device manager enables itself: each entry also asks for all VFs of the
-/// GPUs it names that have SR-IOV. Unlike the device manager, gpuprep removes no vGPU of a
+/// device manager does). `devices` counts the NVIDIA GPUs (PFs) only. Counts are per GPU. An
+/// SR-IOV GPU (Ampere and later) makes its vGPUs on VFs, which the device manager enables
+/// itself where none are: each entry also asks for all VFs of the GPUs it names that have
+/// SR-IOV and no VFs yet (a GPU with some VFs keeps them). Unlike the device manager, gpuprep removes no vGPU of a
 /// type the label does not name ("nothing the file does not mention is removed").
 struct VGPUDeviceManagerConfig {
     let parser: LayoutParser
@@ -39,7 +40,7 @@ struct VGPUDeviceManagerConfig {
                 let ids = try filter(fields["device-filter"]?.value)
                 var matches: [HostLayout.Match] = []
                 if devices.value.scalar == "all" {
-                    matches = [HostLayout.Match(ids: ids)]
+                    matches = [HostLayout.Match(ids: ids, nvidiaGPUs: true)]
                 } else if let indexes = devices.value.sequence {
                     for index in indexes {
                         guard let number = index.scalar.flatMap({ Int($0) }), number >= 0 else {
@@ -67,18 +68,26 @@ struct VGPUDeviceManagerConfig {
         return layout
     }
 
-    /// "0xDDDDVVVV" (device in the high half, as the device manager's types.DeviceID writes it), one or a list.
+    /// "0xDDDDVVVV" (device in the high half, as the device manager's types.DeviceID writes it),
+    /// or "0xDDDDVVVV:0xSSSSVVVV" with the subsystem (pkg/types/device.go NewDeviceIDFromString,
+    /// merged in 2026: A16 and A2 share 0x25B6 and differ by subsystem); one or a list.
     func filter(_ node: YAMLNode?) throws(GPUPrepError) -> [HostLayout.PCIIDPair] {
         guard let node, !node.isNull else { return [] }
         let items = node.sequence ?? [node]
         var ids: [HostLayout.PCIIDPair] = []
         for item in items {
-            var text = (item.scalar ?? "").lowercased()
-            if text.hasPrefix("0x") { text.removeFirst(2) }
-            guard text.count == 8, let value = UInt32(text, radix: 16) else {
-                throw parser.fail(item, "device-filter '\(item.scalar ?? "?")' is not 0xDDDDVVVV (device id, then vendor id, e.g. 0x1EB810DE)")
+            let parts = (item.scalar ?? "").lowercased().split(separator: ":", omittingEmptySubsequences: false)
+            let values = parts.map { part -> UInt32? in
+                var text = part.trimmed()
+                if text.hasPrefix("0x") { text.removeFirst(2) }
+                return text.count == 8 ? UInt32(text, radix: 16) : nil
             }
-            ids.append(HostLayout.PCIIDPair(vendor: UInt16(value & 0xffff), device: UInt16(value >> 16)))
+            guard (1...2).contains(values.count), values.allSatisfy({ $0 != nil }) else {
+                throw parser.fail(item, "device-filter '\(item.scalar ?? "?")' is not 0xDDDDVVVV or 0xDDDDVVVV:0xSSSSVVVV (device id then vendor id, optionally the subsystem's, e.g. 0x25B610DE:0x14A910DE)")
+            }
+            let device = values[0]!, subsystem = values.count == 2 ? values[1] : nil
+            ids.append(HostLayout.PCIIDPair(vendor: UInt16(device & 0xffff), device: UInt16(device >> 16),
+                                            subsystemVendor: subsystem.map { UInt16($0 & 0xffff) }, subsystemDevice: subsystem.map { UInt16($0 >> 16) }))
         }
         return ids
     }

@@ -148,6 +148,11 @@ public struct BindPlanner {
             reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first")
         }
         reasons += dependents.reasons(for: f.address)
+        // The VFs go with their PF's driver (its remove disables SR-IOV), and with them every
+        // vGPU this GPU could still take: said even when none is in use.
+        if let vfs = f.sriov?.numVFs, vfs > 0 {
+            plan.notes.append("\(f.address)'s \(vfs) VF\(vfs == 1 ? "" : "s") go\(vfs == 1 ? "es" : "") with it: leaving \(f.driver ?? "its driver") disables SR-IOV, and the host can make no vGPU on it until it is back on nvidia with its VFs enabled")
+        }
         return reasons
     }
 

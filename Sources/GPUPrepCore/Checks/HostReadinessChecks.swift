@@ -50,19 +50,24 @@ enum HostReadinessChecks {
         // A GPU on nvidia with SR-IOV but no VFs, on a host that makes vGPUs on VFs.
         if interfaces.contains(.nvidiaVFIO) || interfaces.isEmpty {
             let off = s.gpus.filter { $0.driver == "nvidia" && ($0.sriov?.totalVFs ?? 0) > 0 && $0.sriov?.numVFs == 0 }
-            let theirs = unit("nvidia-sriov.service", sysfs)
+            // NVIDIA's unit, or Proxmox VE's (pve-nvidia-sriov@ALL.service, from its "NVIDIA vGPU on Proxmox VE" guide).
+            let theirs = otherSRIOVUnits.map { (name: $0, state: unit($0, sysfs)) }.first { $0.state.enabled }
             if let first = off.first {
                 findings.append(Finding("vgpu.vfs", .warn, "\(off.map(\.address.description).joined(separator: ", ")) \(off.count == 1 ? "has" : "have") SR-IOV but no VFs: vGPU 17+ makes vGPUs on VFs, and they are gone after every reboot",
                                         remedy: "gpuprep sriov enable \(first.address) --persist (each such GPU)", device: first.address))
-            } else if theirs.enabled && gpuprepSetsVFsAtBoot(sysfs) {
-                findings.append(Finding("vgpu.vfs", .warn, "NVIDIA's nvidia-sriov.service and gpuprep (\(HostPath.layoutFile), applied at boot) both enable VFs at boot, and race",
-                                        remedy: "keep one: systemctl disable nvidia-sriov, or 'gpuprep sriov disable --persist' for each GPU"))
+            } else if let theirs, gpuprepSetsVFsAtBoot(sysfs) {
+                let owner = theirs.name.hasPrefix("pve-") ? "Proxmox VE's" : "NVIDIA's"
+                findings.append(Finding("vgpu.vfs", .warn, "\(owner) \(theirs.name) and gpuprep (\(HostPath.layoutFile), applied at boot) both enable VFs at boot, and race",
+                                        remedy: "keep one: systemctl disable \(theirs.name), or 'gpuprep sriov disable --persist' for each GPU (gpuprep-apply.service waits for VFs another unit enables)"))
             } else if interfaces.contains(.nvidiaVFIO) {
                 findings.append(Finding("vgpu.vfs", .pass, "every NVIDIA GPU with SR-IOV has its VFs enabled"))
             }
         }
         return findings
     }
+
+    /// The units of others that enable NVIDIA VFs at boot.
+    static let otherSRIOVUnits = ["nvidia-sriov.service", "pve-nvidia-sriov@ALL.service"]
 
     /// Whether gpuprep enables VFs at boot: its unit applies a layout that sets VF counts (or
     /// the udev rules of gpuprep before the layout file do).

@@ -14,7 +14,13 @@ public enum ApplyText {
         let heading = report.outcome != nil ? "Changed:" : report.check ? "Differs from \(report.source):" : "Would change (dry run: nothing is written):"
         out += heading + "\n" + changes.map { "  \($0)\n" }.joined()
         for pending in report.pending { out += "  pending: \(pending)\n" }
+        for reason in report.refused { out += "  " + style.paint("cannot be met: ", .bad) + reason + "\n" }
         if report.outcome == nil {
+            // What the counts do not show: which vGPUs (a listed UUID made, another removed).
+            if changes.isEmpty {
+                for v in report.created { out += "  + \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
+                for v in report.destroyed { out += "  - \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
+            }
             if !report.check && !report.plan.isEmpty {
                 out += "Plan:\n"
                 for (index, step) in report.plan.steps.enumerated() { out += "  \(index + 1). \(step.shell)\n" }

@@ -12,6 +12,9 @@ public struct ApplyReport: Sendable, Encodable {
     public var destroyed: [VGPUInstance] = []
     /// vGPUs that can only be planned once the VFs they go on exist.
     public var pending: [String] = []
+    /// `--check`: why the host cannot be taken to the layout (a refusal, a layout that does not
+    /// fit), which is a difference too (exit 1), not an error.
+    public var refused: [String] = []
     public var before = LayoutState()
     public var after = LayoutState()
 
@@ -24,12 +27,12 @@ public struct ApplyReport: Sendable, Encodable {
     /// Whether the host differs from the layout (before a change), or was changed by it.
     public var changed: Bool {
         if let outcome { return outcome.failure == nil && outcome.records.contains { $0.done } }
-        return !plan.isEmpty || !pending.isEmpty
+        return !plan.isEmpty || !pending.isEmpty || !refused.isEmpty
     }
 
     public var failure: GPUPrepError? { outcome?.failure }
 
-    enum Keys: String, CodingKey { case schemaVersion, file, dryRun, check, changed, steps, rollback, devices, created, destroyed, pending, warnings, notes, error, diff }
+    enum Keys: String, CodingKey { case schemaVersion, file, dryRun, check, changed, steps, rollback, devices, created, destroyed, pending, refused, warnings, notes, error, diff }
     enum DiffKeys: String, CodingKey { case before, after }
 
     public func encode(to encoder: Encoder) throws {
@@ -45,6 +48,7 @@ public struct ApplyReport: Sendable, Encodable {
         try c.encode(created.map(InstanceJSON.init), forKey: .created)
         try c.encode(destroyed.map(InstanceJSON.init), forKey: .destroyed)
         try c.encode(pending, forKey: .pending)
+        try c.encode(refused, forKey: .refused)
         try c.encode(plan.warnings, forKey: .warnings)
         try c.encode(plan.notes, forKey: .notes)
         try c.encode(outcome?.failure?.message, forKey: .error)

@@ -26,6 +26,10 @@ public struct TypesReport: Encodable, Sendable {
                    host.sysfs.readLocked(device.child("sriov_numvfs")).text == "0" {
                     throw GPUPrepError(.unknownDevice, "\(parent) offers no vGPU types while its SR-IOV VFs are off: enable them with 'gpuprep sriov enable \(parent)', then run 'gpuprep types --parent \(parent)' again")
                 }
+                // A VF running a vGPU lists nothing more: it is a parent all the same.
+                if let running = holdings.vgpus.first(where: { $0.address?.description == parent }) {
+                    throw GPUPrepError(.unknownDevice, "\(parent) carries the vGPU \(running.typeName ?? running.type) and a VF holds one: it offers no more now; 'gpuprep types --parent \(holdings.gpu(of: running))' shows what its GPU can still take")
+                }
                 throw GPUPrepError(.unknownDevice, "\(parent) offers no vGPU types (no mdev parent, NVIDIA VF or GPU with either of that name): run 'gpuprep types' to see the parents")
             }
             let gpus = Set(types.map { holdings.gpu(of: $0.parent) } + [parent])

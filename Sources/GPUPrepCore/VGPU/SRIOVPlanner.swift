@@ -41,6 +41,7 @@ public struct SRIOVPlanner {
         guard (1...total).contains(wanted) else { throw GPUPrepError(.usage, "--count must be between 1 and \(total) for \(address)") }
         let current = numVFs(address) ?? 0
         var plan = ChangePlan()
+        if current != wanted { try plan.refuse(heldThroughVFIO(address), unless: force) }
         if persist {
             plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: count.map { .exactly($0) } ?? .max)
         }
@@ -68,6 +69,17 @@ public struct SRIOVPlanner {
         return plan
     }
 
+    /// A PF on a VFIO driver whose device a process (a VM) holds belongs to that VM: its VF
+    /// count is not the host's to change (bind and unbind refuse it the same way).
+    func heldThroughVFIO(_ address: PCIAddress) -> [String] {
+        let device = HostPath.sysBusPCIDevices.child(address.description)
+        guard let driver = host.sysfs.linkName(device.child("driver")), VFIORule.isVFIODriver(driver) else { return [] }
+        let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
+        let holders = OpenFiles.scan(host).vfioHolders(group: group, device: device, sysfs: host.sysfs).map(\.process.described)
+        guard !holders.isEmpty else { return [] }
+        return ["\(address) is on \(driver) and in use by \(Array(Set(holders)).sorted().joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; shut the VM down and 'gpuprep unbind \(address)' first"]
+    }
+
     /// Disables the VFs; refused while a VF carries a vGPU or a VM holds one, unless forced.
     public func planDisable(_ address: PCIAddress, force: Bool, persist: Bool = false) throws(GPUPrepError) -> ChangePlan {
         _ = try totalVFs(address)
@@ -75,6 +87,7 @@ public struct SRIOVPlanner {
         var plan = ChangePlan()
         if persist { plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: nil) }
         guard current != 0 else { return plan }
+        try plan.refuse(heldThroughVFIO(address), unless: force)
         // The VFs go, and with them their vGPUs and the VMs they are given to.
         let functions = try PCIDiscovery(host: host).functions(.all)
         try plan.refuse(Dependents(host: host, functions: functions, openFiles: OpenFiles.scan(host)).reasons(for: address, vfsOnly: true),

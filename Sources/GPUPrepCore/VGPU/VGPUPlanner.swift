@@ -40,6 +40,10 @@ public struct VGPUPlanner {
             throw GPUPrepError(.unknownType, "no parent offers a vGPU type '\(wanted)'\(hint) ('gpuprep types' lists the ids and names)")
         }
         let offers = matching.filter { parent == nil || $0.parent == parent || holdings.gpu(of: $0.parent) == parent }
+        if offers.isEmpty, let parent, let room = holdings.capacity.first(where: { $0.gpu == holdings.gpu(of: parent) && Self.names(id: $0.id, name: $0.name, wanted) }) {
+            // The type is the GPU's, but it has no room for it now: that is a refusal, with why.
+            throw GPUPrepError(.refused, "only 0 more '\(room.name ?? room.id)' fit on \(parent)\(room.reason.map { " (\($0))" } ?? ""); asked for \(count): nothing was created")
+        }
         guard !offers.isEmpty else {
             throw GPUPrepError(.unknownType, "\(parent!) does not offer '\(wanted)' now; it is offered by \(Set(matching.map(\.parent)).sorted().joined(separator: ", "))")
         }
@@ -101,7 +105,9 @@ public struct VGPUPlanner {
             plan.actions += steps
             planned.append(instance)
         }
-        if persist { plan.fileChanges = try LayoutStore(host: host).recordVGPUs(planned, created: true) }
+        // A card this fills lists no type any more: keep the names its lists give now.
+        if interface == .nvidiaVFIO, let record = holdings.recordTypeNamesStep(host) { plan.fileChanges.append(record) }
+        if persist { plan.fileChanges += try LayoutStore(host: host).recordVGPUs(planned, created: true) }
         return (plan, planned)
     }
 
