@@ -191,6 +191,10 @@ def main():
     )
     if report:
         result['report'] = report
+    if error is None and report.get('refused'):
+        # --check says a layout the host cannot be taken to as a difference (exit 1, for
+        # monitoring); a task fails on it, as the run itself would.
+        error = '; '.join(report['refused'])
     if error is not None:
         # An inline layout is read from a temporary file: name it as the task does.
         module.fail_json(msg=error.replace(inline, 'layout') if inline else error, **result)
