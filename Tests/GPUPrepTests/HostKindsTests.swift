@@ -160,5 +160,12 @@ import Testing
         #expect(try apply(try planner.planEnable(PCIAddress("a1:00.0")!, count: 4, persist: true), h, kernel).failure == nil)
         try h.installUnit("nvidia-sriov.service", description: "NVIDIA SR-IOV", enabled: true)
         #expect(try findings(h)["vgpu.vfs"]?.summary.contains("both enable VFs at boot") == true)
+        // Proxmox VE's unit (its "NVIDIA vGPU on Proxmox VE" guide enables pve-nvidia-sriov@ALL.service) races the same way.
+        try FileManager.default.removeItem(at: h.root.appendingPathComponent("etc/systemd/system/multi-user.target.wants/nvidia-sriov.service"))
+        #expect(try findings(h)["vgpu.vfs"]?.status == .pass)
+        try h.installUnit("pve-nvidia-sriov@ALL.service", description: "Enable NVIDIA SR-IOV", enabled: true)
+        let proxmox = try findings(h)["vgpu.vfs"]
+        #expect(proxmox?.summary.hasPrefix("Proxmox VE's pve-nvidia-sriov@ALL.service and gpuprep") == true
+                && proxmox?.remedy?.contains("systemctl disable pve-nvidia-sriov@ALL.service") == true, "\(String(describing: proxmox))")
     }
 }

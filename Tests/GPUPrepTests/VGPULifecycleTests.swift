@@ -283,6 +283,15 @@ import Testing
 
     // MARK: the single commands
 
+    /// Binding a GPU with VFs says that they, and its vGPU capacity, go with it.
+    @Test func bindingAPFSaysItsVFsGo() throws {
+        let (host, _) = try l40sHost()
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let plan = try BindPlanner(host: try HostContext(root: host.path)).planBind([PCIAddress("c1:00.0")!], driver: try DriverChoice("vfio-pci"),
+                                                                                  companions: true, force: false)
+        #expect(plan.notes.contains { $0.hasPrefix("0000:c1:00.0's 1 VF goes with it: leaving nvidia disables SR-IOV") }, "\(plan.notes)")
+    }
+
     /// sriov on a PF a VM holds through vfio-pci is refused, naming the VM.
     @Test func sriovRefusesAPFAVMHolds() throws {
         let (host, kernel) = try l40sHost()
@@ -294,6 +303,9 @@ import Testing
         let error = #expect(throws: GPUPrepError.self) { try SRIOVPlanner(host: try HostContext(root: host.path)).planEnable(PCIAddress("e1:00.0")!, count: nil) }
         #expect(error?.code == .refused && error?.message.contains("cad") == true)
         #expect(kernel.writes.isEmpty)
+        // Nor is it advised: `types` says it is passed through, not "enable its VFs".
+        let types = #expect(throws: GPUPrepError.self) { try TypesReport.make(host: try HostContext(root: host.path), parent: "0000:e1:00.0", availableOnly: false) }
+        #expect(types?.message.contains("is on vfio-pci, passed through whole") == true && types?.message.contains("sriov enable") == false)
     }
 }
 

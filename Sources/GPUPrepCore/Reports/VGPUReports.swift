@@ -22,6 +22,10 @@ public struct TypesReport: Encodable, Sendable {
             guard !types.isEmpty || capacity.contains(where: { $0.gpu == parent }) else {
                 // A GPU whose VFs are off (vGPU 17+ makes vGPUs on VFs): say how to turn them on.
                 let device = HostPath.sysBusPCIDevices.child(parent)
+                // On a VFIO driver it is passed through whole (a VM's, perhaps): no vGPU host.
+                if PCIAddress(parent) != nil, let driver = host.sysfs.linkName(device.child("driver")), VFIORule.isVFIODriver(driver) {
+                    throw GPUPrepError(.unknownDevice, "\(parent) is on \(driver), passed through whole: it offers no vGPU types; to make vGPUs on it, give it back to nvidia first ('gpuprep unbind \(parent)', once no VM uses it)")
+                }
                 if PCIAddress(parent) != nil, (host.sysfs.read(device.child("sriov_totalvfs")).flatMap { Int($0) } ?? 0) > 0,
                    host.sysfs.readLocked(device.child("sriov_numvfs")).text == "0" {
                     throw GPUPrepError(.unknownDevice, "\(parent) offers no vGPU types while its SR-IOV VFs are off: enable them with 'gpuprep sriov enable \(parent)', then run 'gpuprep types --parent \(parent)' again")
