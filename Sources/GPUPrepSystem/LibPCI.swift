@@ -59,8 +59,9 @@ public final class LibPCI {
             throw .libpci(cText(message))
         }
         access = opened
+        // Every stored property is set from here on, so a throw still runs deinit, which cleans
+        // up: cleaning up here as well freed libpci's session twice (abort, exit 134).
         if gp_pci_scan(access, &message, message.count) != 0 {
-            pci_cleanup(access)
             throw .libpci(cText(message))
         }
         var found: [PCIDeviceHandle] = []

@@ -18,10 +18,12 @@ public struct SysfsWriter: Sendable {
 
     /// 10 s: vfio-pci asks the device's user to release it every 10 s while a remove waits
     /// (vfio_unregister_group_dev); a write still blocked then will not end by itself.
-    /// GPUPREP_WRITE_TIMEOUT (seconds) sets another.
+    /// GPUPREP_WRITE_TIMEOUT (seconds) sets another, clamped to an hour: `inf`, `nan` or a
+    /// number past what the deadline timer holds must not reach it (they crashed the first write).
     public static var defaultDeadlineSeconds: Double {
-        if let text = getenv("GPUPREP_WRITE_TIMEOUT").map({ String(cString: $0) }), let value = Double(text), value > 0 { return value }
-        return 10
+        guard let text = getenv("GPUPREP_WRITE_TIMEOUT").map({ String(cString: $0) }), let value = Double(text),
+              value.isFinite, value > 0 else { return 10 }
+        return min(value, 3600)
     }
 
     public func write(_ path: HostPath, _ value: String) throws(SystemError) {

@@ -191,6 +191,32 @@ final class LateProbe {
     deinit { if process.isRunning { release() } }
 }
 
+/// What crashed gpuprep rather than being said (exit 134, 132): an error now, with its status.
+@Suite struct NoCrashTests {
+    /// A devices folder libpci cannot open (as a normal user, one without read permission).
+    @Test func aDevicesFolderLibpciCannotOpenIsAnError() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let (host, _) = try bindHost("unreadable-devices")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let binary = host.root.deletingLastPathComponent().appendingPathComponent("gpuprep-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: Run.gpuprep, toPath: binary.path)
+        defer { try? FileManager.default.removeItem(at: binary) }
+        #expect(chmod(binary.path, 0o755) == 0 && chmod(host.root.appendingPathComponent("sys/bus/pci/devices").path, 0) == 0)
+        let run = try Run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path, "list", "--root", host.path])
+        #expect(run.status == 74 && run.stderr.contains("libpci: Cannot open"), "\(run.status) \(run.stderr.prefix(300))")
+    }
+
+    /// GPUPREP_WRITE_TIMEOUT past what the deadline timer holds: clamped, not a crash at the first write.
+    @Test(arguments: ["inf", "nan", "1e300", "2147484"])
+    func anyWriteTimeoutIsClamped(value: String) throws {
+        let (host, _) = try bindHost("timeout-\(value)")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path], environment: ["GPUPREP_WRITE_TIMEOUT": value])
+        // No kernel acts on the tree: the bind is verified, found undone, and rolled back.
+        #expect(run.status == 74 && run.stderr.contains("rolled back"), "\(run.status) \(run.stderr.prefix(300))")
+    }
+}
+
 @Suite struct BoundedChangeTests {
     /// The probe binds a second after drivers_probe returns: the bind waits for it, within the
     /// verify window, and succeeds.
