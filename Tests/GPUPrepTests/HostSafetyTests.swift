@@ -191,6 +191,44 @@ final class LateProbe {
     deinit { if process.isRunning { release() } }
 }
 
+/// Names the tree supplies never become a second statement in a file gpuprep writes.
+@Suite struct InjectionTests {
+    /// vfio-pci's driver name as a hostile tree gives it (a quote and a newline, then a rule of
+    /// its own): refused before anything is written, naming the path.
+    @Test func aDriverNameFromTheTreeIsCheckedBeforeItIsUsed() throws {
+        let (host, _) = try bindHost("hostile-driver-name")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let drivers = host.root.appendingPathComponent("sys/module/vfio_pci/drivers")
+        for entry in try FileManager.default.contentsOfDirectory(atPath: drivers.path) { try FileManager.default.removeItem(at: drivers.appendingPathComponent(entry)) }
+        try FileManager.default.createDirectory(at: drivers.appendingPathComponent("pci:x\"\nSUBSYSTEM==\"pci\", ATTR{remove}=\"1"), withIntermediateDirectories: true)
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--persist", "--root", host.path])
+        #expect(run.status == 66 && run.stderr.contains("names no PCI driver a kernel can have"), "\(run.status) \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: host.root.appendingPathComponent("etc/udev/rules.d/61-gpuprep-vfio.rules").path))
+        #expect(try String(contentsOf: host.root.appendingPathComponent(host.devicePath("0000:07:00.0") + "/driver_override"), encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines) == "(null)")
+    }
+
+    /// A record line someone put in the rules file is parsed, and one whose names are no driver's
+    /// is no record: it is never written back as a live rule.
+    @Test func aForgedRecordIsNotARecord() {
+        let rules = """
+        # gpuprep-device address=0000:07:00.0 driver=x",RUN+="/bin/evil module=vfio_pci host=
+        # gpuprep-device address=0000:08:00.0 driver=vfio-pci module=vfio_pci host=nouveau,x"y
+        """
+        let parsed = PersistentBindings.parse(rules)
+        #expect(parsed.map(\.address.description) == ["0000:08:00.0"] && parsed.first?.hostModules == ["nouveau"])
+    }
+
+    /// The boot unit's program as systemd reads ExecStart=: an install path with a space or a `%`
+    /// names that program, not another.
+    @Test func theUnitQuotesItsProgram() {
+        #expect(BootUnit.execWord("/usr/local/bin/gpuprep") == "/usr/local/bin/gpuprep")
+        #expect(BootUnit.execWord("/opt/my tools/100%/gpuprep") == "\"/opt/my tools/100%%/gpuprep\"")
+        #expect(BootUnit.execWord("/srv/$HOME/a\"b\\c") == "\"/srv/$$HOME/a\\\"b\\\\c\"")
+        #expect(BootUnit.text(binary: "/opt/my tools/gpuprep").contains("\nExecStart=\"/opt/my tools/gpuprep\" apply --boot --wait 120\n"))
+    }
+}
+
 /// What crashed gpuprep rather than being said (exit 134, 132): an error now, with its status.
 @Suite struct NoCrashTests {
     /// A devices folder libpci cannot open (as a normal user, one without read permission).

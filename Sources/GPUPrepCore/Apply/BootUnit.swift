@@ -25,7 +25,7 @@ public enum BootUnit {
         [Service]
         Type=oneshot
         RemainAfterExit=yes
-        ExecStart=\(binary) apply --boot --wait 120\(profile.map { " --profile " + $0 } ?? "")
+        ExecStart=\(execWord(binary)) apply --boot --wait 120\(profile.map { " --profile " + $0 } ?? "")
         TimeoutStartSec=300
 
         [Install]
@@ -36,6 +36,28 @@ public enum BootUnit {
 
     /// Where this gpuprep is installed (the unit runs the same one).
     public static var binary: String { (Subprocess.ownDirectory ?? "/usr/local/bin") + "/gpuprep" }
+
+    /// One word of `ExecStart=` as systemd reads it (systemd.service, "Command lines"; systemd.unit,
+    /// "Specifiers"): `%` is a specifier and `$` a variable, so both are doubled; a word with
+    /// white space, quotes, a backslash or a control character is double-quoted, with C escapes.
+    /// An install path such as `/opt/my tools/gpuprep` or `/srv/100%/gpuprep` names that program.
+    public static func execWord(_ word: String) -> String {
+        let plain = word.replacing("%", with: "%%").replacing("$", with: "$$")
+        let needsQuotes = word.isEmpty || word.unicodeScalars.contains { $0.value <= 0x20 || $0.value == 0x7f || "\"'\\;".unicodeScalars.contains($0) }
+        guard needsQuotes else { return plain }
+        var quoted = "\""
+        for scalar in plain.unicodeScalars {
+            switch scalar {
+            case "\\": quoted += "\\\\"
+            case "\"": quoted += "\\\""
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f { quoted += "\\x" + hex(UInt16(scalar.value), 2) } else { quoted.unicodeScalars.append(scalar) }
+            }
+        }
+        return quoted + "\""
+    }
 
     /// A profile name the unit can carry as one word (vgpu-device-manager labels are such words).
     public static func isUnitWord(_ name: String) -> Bool {

@@ -67,7 +67,8 @@ public struct BindPlanner {
         let recorded = persist ? recordedBindings() : []
         for function in targets {
             let module = DriverResolver.module(for: choice, function: function, modalias: function.modalias, kmod: host.kmod())
-            let driver = modules[module] ?? DriverResolver.resolve(module: module, sysfs: host.sysfs)
+            let driver: ResolvedDriver
+            if let known = modules[module] { driver = known } else { driver = try DriverResolver.resolve(module: module, sysfs: host.sysfs) }
             modules[module] = driver
             // Once a device is on VFIO its host driver can no longer be read from it: keep what was recorded.
             let known = recorded.first { $0.address == function.address }?.hostModules ?? []

@@ -68,11 +68,22 @@ enum DriverResolver {
 
     /// The driver a module registers: `/sys/module/<module>/drivers/pci:<driver>` once loaded;
     /// before that, its known name (see driverNames).
-    static func resolve(module: String, sysfs: Sysfs) -> ResolvedDriver {
+    /// A PCI driver's name as the kernel's drivers spell theirs (`vfio-pci`, `nvgrace_gpu_vfio_pci`).
+    static func isDriverName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
+    }
+
+    static func resolve(module: String, sysfs: Sysfs) throws(GPUPrepError) -> ResolvedDriver {
         let moduleDir = HostPath.sysModule.child(module)
         if let entries = sysfs.list(moduleDir.child("drivers")),
            let pci = entries.first(where: { $0.hasPrefix("pci:") }) {
-            return ResolvedDriver(module: module, driver: String(pci.dropFirst(4)), loaded: true)
+            // The name comes from the tree and goes into driver_override, sysfs paths and the
+            // persisted udev rule: only what a kernel driver's name can be.
+            let driver = String(pci.dropFirst(4))
+            guard isDriverName(driver) else {
+                throw GPUPrepError(.unknownDevice, "\(moduleDir.child("drivers", pci)) names no PCI driver a kernel can have (letters, digits, '_' and '-' only): the tree is damaged or hostile; nothing was changed")
+            }
+            return ResolvedDriver(module: module, driver: driver, loaded: true)
         }
         let driver = driverNames[module] ?? module
         return ResolvedDriver(module: module, driver: driver, loaded: sysfs.exists(HostPath.sysBusPCIDrivers.child(driver)))

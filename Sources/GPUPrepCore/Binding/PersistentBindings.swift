@@ -37,8 +37,10 @@ public enum PersistentBindings {
                 if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
             }
             guard let address = fields["address"].flatMap(PCIAddress.init), let driver = fields["driver"],
-                  let module = fields["module"], HostPath.isPlainName(driver), HostPath.isPlainName(module) else { return nil }
-            let hosts = (fields["host"] ?? "").split(separator: ",").map(String.init).filter(HostPath.isPlainName)
+                  let module = fields["module"], DriverResolver.isDriverName(driver), DriverResolver.isDriverName(module) else { return nil }
+            // Records are parsed, never copied: a name that is no driver's or module's (a quote, a
+            // `RUN+=`) is no record, so it is never written back into a live rule.
+            let hosts = (fields["host"] ?? "").split(separator: ",").map(String.init).filter(DriverResolver.isDriverName)
             return PersistentBinding(address: address, driver: driver, module: module, hostModules: hosts)
         }
     }
