@@ -33,6 +33,9 @@ public struct SysfsWriter: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .io(path: path.string, errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .notRegular(path: path.string, kind: FileKind.describe(info.st_mode)) }
+        // A kernel attribute has one link. A second one may be outside the root, where
+        // RESOLVE_IN_ROOT does not look: writing would write there.
+        guard info.st_nlink == 1 else { throw .notRegular(path: path.string, kind: FileKind.hardLinked(info.st_nlink)) }
         var pid: Int32 = 0
         let bytes = Array(value.utf8)
         let code = bytes.withUnsafeBytes { gp_write_bounded(fd, $0.baseAddress, $0.count, Int32(deadlineSeconds * 1000), &pid) }
@@ -43,6 +46,8 @@ public struct SysfsWriter: Sendable {
 
 /// What a file is, in words, for refusals.
 public enum FileKind {
+    public static func hardLinked(_ links: nlink_t) -> String { "a regular file with \(links) hard links (another may be outside the root)" }
+
     public static func describe(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFLNK: return "a symbolic link"
@@ -74,8 +79,16 @@ public final class HostLock {
             mkdirat(directory, name, 0o755)
             close(directory)
         }
-        let opened = root.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0o644)
+        let opened = root.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard opened >= 0 else { throw .io(path: path.string, errno: errno) }
+        // The pid is written into it: only a regular file with no other link (which could be
+        // outside the root) is taken.
+        var info = stat()
+        guard fstat(opened, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1 else {
+            let kind = (info.st_mode & S_IFMT) == S_IFREG ? FileKind.hardLinked(info.st_nlink) : FileKind.describe(info.st_mode)
+            close(opened)
+            throw .notRegular(path: path.string, kind: kind)
+        }
         var waited = 0.0
         while flock(opened, LOCK_EX | LOCK_NB) != 0 {
             let code = errno

@@ -32,7 +32,8 @@ public enum SystemError: Error, Sendable, Equatable {
         case let .blocked(path, pid, seconds):
             return "writing \(path) was still blocked in the kernel after \(Self.seconds(seconds)) s (pid \(pid) is still waiting in it, and completes the write when the kernel lets it)"
         case let .notRegular(path, kind):
-            return "\(path) is \(kind), not a file: refusing to write it (a host tree built wrongly, or crafted)"
+            // One clause (no ": "), so that a step's failure keeps it whole (Applier).
+            return "refusing to write \(path), which is \(kind)\(kind.hasPrefix("a regular file") ? "" : ", not a file") (a host tree built wrongly, or crafted)"
         case let .locked(path):
             return "another gpuprep is changing this host (lock \(path) is held): wait for it and run again"
         }

@@ -229,6 +229,27 @@ final class LateProbe {
     }
 }
 
+/// A file of the tree hard-linked to one outside it: RESOLVE_IN_ROOT does not see hard links, so
+/// gpuprep looks at the link count before it writes.
+@Suite struct HardLinkTests {
+    @Test(arguments: ["driver_override", "lock"])
+    func aHardLinkOutOfTheRootIsNotWrittenThrough(target: String) throws {
+        let (host, _) = try bindHost("hardlink-\(target)")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        // The outside file must be on the same file system: beside the tree.
+        let outside = host.root.deletingLastPathComponent().appendingPathComponent("gpuprep-outside-\(UUID().uuidString)")
+        try "precious\n".write(to: outside, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let inside = target == "lock" ? "run/gpuprep.lock" : host.devicePath("0000:07:00.0") + "/driver_override"
+        try FileManager.default.createDirectory(at: host.root.appendingPathComponent(inside).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: host.root.appendingPathComponent(inside))
+        #expect(link(outside.path, host.root.appendingPathComponent(inside).path) == 0)
+        let run = try Run.gpuprep(["bind", "0000:07:00.0", "--root", host.path])
+        #expect(run.status == 74 && run.stderr.contains("hard links"), "\(run.status) \(run.stderr)")
+        #expect(try String(contentsOf: outside, encoding: .utf8) == "precious\n")
+    }
+}
+
 /// What crashed gpuprep rather than being said (exit 134, 132): an error now, with its status.
 @Suite struct NoCrashTests {
     /// A devices folder libpci cannot open (as a normal user, one without read permission).
