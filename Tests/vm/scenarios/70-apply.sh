@@ -62,6 +62,9 @@ sed -i 's/count: 1$/count: 99/' $H$L
 gp apply -f $L 2> /tmp/err.txt; rc=$?
 check "an over-ask: exit 65, names the line, nothing made" \
   sh -c "[ $rc = 65 ] && grep -q 'layout.yaml:9: only' /tmp/err.txt && [ $(mdevs_of mdpy-vga) = 1 ] || cat /tmp/err.txt"
+gp apply -f $L --check --json > $H$J; rc=$?
+check "--check of the over-ask: a difference (exit 1) with the refusal in the JSON" \
+  same "$rc $(q $J '("only" in d["refused"][0], d["changed"])')" "1 (True, True)"
 printf 'version: 1\nvgpus:\n  - match: {parent: mtty}\n    type: mtty-2\n    count: lots\n' > $H$L
 gp apply -f $L 2> /tmp/err.txt; rc=$?
 check "a bad file: exit 64, names the line" sh -c "[ $rc = 64 ] && grep -q 'layout.yaml:5: .count. is .lots.' /tmp/err.txt"
