@@ -84,16 +84,16 @@ struct Apply: ParsableCommand {
 
     /// The layout file's text, and how messages name it.
     func readLayout() throws(GPUPrepError) -> (String, String) {
-        let path: String
+        let read: String?
         let shown: String
         if let file {
-            (path, shown) = (file, file)
+            (read, shown) = (try LayoutFile.text(at: file, shown: file), file)
         } else {
             let root: HostRoot
             do throws(SystemError) { root = try HostRoot(global.resolvedRoot) } catch { throw GPUPrepError(error) }
-            (path, shown) = (root.path(.layoutFile), HostPath.layoutFile.string)
+            (read, shown) = (try LayoutFile.hostText(root: root), HostPath.layoutFile.string)
         }
-        guard let text = try LayoutFile.text(at: path, shown: shown) else {
+        guard let text = read else {
             throw GPUPrepError(.unreadableFile, "no layout file \(shown): write one ('gpuprep apply --help' shows the format) or name another with -f")
         }
         return (text, shown)

@@ -250,6 +250,23 @@ final class LateProbe {
     }
 }
 
+/// The host's layout file is read inside the root: a link out of the tree is not followed out,
+/// and the outside file's content is neither applied nor echoed.
+@Suite struct RootedLayoutFileTests {
+    @Test func aLayoutFileLinkedOutOfTheTreeIsNotRead() throws {
+        let (host, _) = try bindHost("layout-link")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let outside = host.root.deletingLastPathComponent().appendingPathComponent("gpuprep-outside-\(UUID().uuidString).yaml")
+        try "version: 1\nsecret-key: hunter2\n".write(to: outside, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createDirectory(at: host.root.appendingPathComponent("etc/gpuprep"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: host.root.appendingPathComponent("etc/gpuprep/gpuprep.yaml").path, withDestinationPath: outside.path)
+        let run = try Run.gpuprep(["apply", "--check", "--root", host.path])
+        #expect(run.status == 66 && run.stderr.contains("no layout file /etc/gpuprep/gpuprep.yaml") && !run.stderr.contains("hunter2"), "\(run.status) \(run.stderr)")
+        #expect(try LayoutStore.load(root: try HostRoot(host.path)) == nil)
+    }
+}
+
 /// What crashed gpuprep rather than being said (exit 134, 132): an error now, with its status.
 @Suite struct NoCrashTests {
     /// A devices folder libpci cannot open (as a normal user, one without read permission).

@@ -7,7 +7,16 @@ import GPUPrepSystem
 public enum LayoutFile {
     /// Its text, nil when there is no such file; `shown` names it in messages.
     public static func text(at path: String, shown: String) throws(GPUPrepError) -> String? {
-        switch ConfigFile.read(path, limit: YAMLDocument.maximumBytes) {
+        try text(ConfigFile.read(path, limit: YAMLDocument.maximumBytes), shown: shown)
+    }
+
+    /// The host's own file, resolved inside its root (a link out of a captured tree is not followed out).
+    public static func hostText(root: HostRoot) throws(GPUPrepError) -> String? {
+        try text(ConfigFile.read(.layoutFile, in: root, limit: YAMLDocument.maximumBytes), shown: HostPath.layoutFile.string)
+    }
+
+    static func text(_ read: Result<[UInt8], ConfigFile.Problem>, shown: String) throws(GPUPrepError) -> String? {
+        switch read {
         case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
         case .failure(.missing): return nil
         case .failure(.notRegular): throw GPUPrepError(.unreadableFile, "\(shown) is not a regular file")

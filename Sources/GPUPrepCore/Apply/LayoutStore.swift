@@ -17,7 +17,7 @@ public struct LayoutStore {
     }
 
     static func text(root: HostRoot) throws(GPUPrepError) -> String? {
-        try LayoutFile.text(at: root.path(.layoutFile), shown: HostPath.layoutFile.string)
+        try LayoutFile.hostText(root: root)
     }
 
     /// The file steps that record a change: the layout as `change` leaves it, the boot unit and
