@@ -73,8 +73,8 @@ public struct ApplyRun {
                         host = try session.open()
                         more = try planner.plan(work, host: host)
                     } catch {
-                        applier.rollBack(&transaction, reason: error.message)
-                        failed = true
+                        // What was made is what fits so far: `max` ends here, said, not undone.
+                        report.plan.warnings.append("\(planner.layout.source):\(entry.line): max '\(entry.type)' stopped after \(report.created.count) made: \(error.message)")
                         break
                     }
                     guard !more.created.isEmpty else { break }
