@@ -147,7 +147,7 @@ public struct ApplyPlanner {
             // whole is not the host's to make vGPUs on. Held by a VM, that is refused with the
             // VM's name (SRIOVPlanner); otherwise it is left as it is, and said so.
             if entry.onlyWhereCapable, let driver = target.driver, VFIORule.isVFIODriver(driver),
-               SRIOVPlanner(host: host).heldThroughVFIO(target.address).isEmpty {
+               planner.heldThroughVFIO(target.address).isEmpty {
                 part.plan.notes.append("\(layout.source):\(entry.line): \(target.address) is on \(driver) (passed through whole): left as it is, no vGPUs made on it")
                 continue
             }

@@ -154,14 +154,14 @@ public enum NVIDIAVGPUConfig {
 
         func starts(with text: String) -> Bool {
             let wanted = Array(text.utf8)
-            return at + wanted.count <= bytes.count && Array(bytes[at..<(at + wanted.count)]) == wanted
+            return at + wanted.count <= bytes.count && bytes[at..<(at + wanted.count)].elementsEqual(wanted)
         }
 
         func find(_ text: String) -> Int? {
             let wanted = Array(text.utf8)
             var index = at
             while index + wanted.count <= bytes.count {
-                if bytes[index] == wanted[0] && Array(bytes[index..<(index + wanted.count)]) == wanted { return index }
+                if bytes[index] == wanted[0] && bytes[index..<(index + wanted.count)].elementsEqual(wanted) { return index }
                 index += 1
             }
             return nil

@@ -71,11 +71,12 @@ public struct SRIOVPlanner {
 
     /// A PF on a VFIO driver whose device a process (a VM) holds belongs to that VM: its VF
     /// count is not the host's to change (bind and unbind refuse it the same way).
-    func heldThroughVFIO(_ address: PCIAddress) -> [String] {
+    /// `openFiles`: a scan of /proc already made (scanned here when needed otherwise).
+    func heldThroughVFIO(_ address: PCIAddress, openFiles: OpenFiles? = nil) -> [String] {
         let device = HostPath.sysBusPCIDevices.child(address.description)
         guard let driver = host.sysfs.linkName(device.child("driver")), VFIORule.isVFIODriver(driver) else { return [] }
         let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
-        let holders = OpenFiles.scan(host).vfioHolders(group: group, device: device, sysfs: host.sysfs).map(\.process.described)
+        let holders = (openFiles ?? OpenFiles.scan(host)).vfioHolders(group: group, device: device, sysfs: host.sysfs).map(\.process.described)
         guard !holders.isEmpty else { return [] }
         return ["\(address) is on \(driver) and in use by \(Array(Set(holders)).sorted().joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; shut the VM down and 'gpuprep unbind \(address)' first"]
     }
@@ -87,10 +88,11 @@ public struct SRIOVPlanner {
         var plan = ChangePlan()
         if persist { plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: nil) }
         guard current != 0 else { return plan }
-        try plan.refuse(heldThroughVFIO(address), unless: force)
+        let openFiles = OpenFiles.scan(host)
+        try plan.refuse(heldThroughVFIO(address, openFiles: openFiles), unless: force)
         // The VFs go, and with them their vGPUs and the VMs they are given to.
         let functions = try PCIDiscovery(host: host).functions(.all)
-        try plan.refuse(Dependents(host: host, functions: functions, openFiles: OpenFiles.scan(host)).reasons(for: address, vfsOnly: true),
+        try plan.refuse(Dependents(host: host, functions: functions, openFiles: openFiles).reasons(for: address, vfsOnly: true),
                         unless: force)
         let path = HostPath.sysBusPCIDevices.child(address.description, "sriov_numvfs")
         var write = Step.write(path, "0", device: address)
