@@ -166,7 +166,7 @@ func listText(_ host: String, _ scope: DiscoveryScope = .nvidia) throws -> Strin
         var current: String?
         for line in run.stdout.split(separator: "\n") {
             if !line.hasPrefix("\t") {
-                let address = String(line.prefix(12))
+                let address = String(line.prefix { $0 != " " })    // a VMD domain has five digits or more
                 current = address
                 lines[address] = Line(name: String(line), driver: nil)
             } else if let address = current, line.hasPrefix("\tKernel driver in use: ") {

@@ -4,7 +4,7 @@ import Foundation
 /// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
 public enum Catalog {
     public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu",
-                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy", "gh200-arm64"]
+                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy", "gh200-arm64", "stacks-mix"]
 
     /// Builds the named host under `root`. `data` is the folder with the real data files.
     public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
@@ -15,6 +15,7 @@ public enum Catalog {
         case "vgpu-mdev": return try vgpuMdev(root, data: data)
         case "vgpu-a2-t4-busy": return try vgpuA2T4Busy(root, data: data)
         case "gh200-arm64": return try gh200(root)
+        case "stacks-mix": return try stacksMix(root, data: data)
         case "t4-server": return try t4Server(root, data: data)
         case "p6t6-no-iommu": return try p6t6(root, data: data)
         case "laptop-gtx765m":
@@ -188,6 +189,8 @@ public enum Catalog {
             var gpu = FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: 0x20b0, classCode: 0x030200,
                                    subsystem: (0x10de, 0x134f), driver: "nvidia", group: group, numa: numa, parent: upstream)
             gpu.resetMethods = "flr bus"
+            // An A100 can do SR-IOV (20 VFs, for vGPU); passed through whole, it has none enabled.
+            gpu.sriovTotalVFs = 20
             try host.add(gpu)
             group += 1
         }
@@ -362,6 +365,73 @@ public enum Catalog {
         try host.write("etc/default/grub", "GRUB_DEFAULT=0\nGRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"iommu.passthrough=1 init_on_alloc=0\"\nGRUB_CMDLINE_LINUX=\"\"\n")
         try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvgrace_gpu_vfio_pci"])
+        return host
+    }
+
+    // MARK: stacks-mix: the shapes each stack's export must get right
+
+    /// A host mixing what the stacks' exports must tell apart (issue 26): an L40S passed through
+    /// whole though it can do SR-IOV (sriov_totalvfs 32, no VFs); an L40S in mixed-size mode
+    /// carrying a 24Q and two 12Q on its VFs, full (its free VF lists nothing); an L40S carrying
+    /// one 24Q with a free VF that offers another; an empty L40S whose VF lists every type (the
+    /// real capture); a T4 behind an Intel VMD controller (PCI domain 10000); two laptop GPUs
+    /// whose device ids pci.ids names alike, each with its audio function in its group, both on
+    /// vfio-pci; and a ConnectX-6 Dx VF on the mlx5_vfio_pci variant driver.
+    static func stacksMix(_ root: URL, data: URL) throws -> FakeHost {
+        let host = try FakeHost(root: root)
+        let creatable = try String(contentsOf: data.appendingPathComponent("harvester_L40S-VF_0000-26-00.4_creatable_vgpu_types"), encoding: .utf8)
+        let header = creatable.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        func l40s(_ address: String, driver: String, group: Int) throws {
+            var card = FakeFunction(address, vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                    driver: driver, group: group, numa: 0)
+            card.sriovTotalVFs = 32
+            card.resetMethods = "bus"
+            try host.add(card)
+        }
+        func vf(_ address: String, of pf: String, group: Int, creatable: String, current: String) throws {
+            var vf = FakeFunction(address, vendor: 0x10de, device: 0x26b9, classCode: 0x030200, subsystem: (0x10de, 0x1851),
+                                  driver: "nvidia", group: group, numa: 0)
+            vf.physfn = pf
+            try host.add(vf)
+            try host.addNVIDIAVGPUFiles(address, creatable: creatable, current: current)
+        }
+        try l40s("0000:41:00.0", driver: "vfio-pci", group: 41)
+        try l40s("0000:61:00.0", driver: "nvidia", group: 61)
+        for (fn, type) in [("4", "1155"), ("5", "1153"), ("6", "1153"), ("7", "0")] {
+            try vf("0000:61:00.\(fn)", of: "0000:61:00.0", group: 62 + Int(fn)!, creatable: header + "\n", current: type)
+        }
+        try l40s("0000:81:00.0", driver: "nvidia", group: 81)
+        try vf("0000:81:00.4", of: "0000:81:00.0", group: 82, creatable: header + "\n", current: "1155")
+        try vf("0000:81:00.5", of: "0000:81:00.0", group: 83, creatable: header + "\n1155  : NVIDIA L40S-24Q\n", current: "0")
+        try l40s("0000:a1:00.0", driver: "nvidia", group: 101)
+        try vf("0000:a1:00.4", of: "0000:a1:00.0", group: 102, creatable: creatable, current: "0")
+        // Intel VMD puts the NVMe and GPU behind it in a domain of its own, above ffff.
+        try host.add(FakeFunction("0000:00:0e.0", vendor: 0x8086, device: 0x467f, classCode: 0x010400, driver: "vmd", group: 14, numa: 0))
+        var vmdPort = FakeFunction("10000:e0:1d.0", vendor: 0x8086, device: 0x7ab0, classCode: 0x060400, driver: "pcieport", group: 15, numa: 0)
+        vmdPort.pcieType = 4
+        try host.add(vmdPort)
+        try host.add(FakeFunction("10000:e1:00.0", vendor: 0x10de, device: 0x1eb8, classCode: 0x030200, subsystem: (0x10de, 0x12a2),
+                                  driver: "vfio-pci", group: 15, numa: 0, parent: "10000:e0:1d.0"))
+        for (bus, device, group) in [("0a", UInt16(0x27a0), 10), ("0b", UInt16(0x27e0), 11)] {
+            try host.add(FakeFunction("0000:\(bus):00.0", vendor: 0x10de, device: device, classCode: 0x030000, subsystem: (0x1028, 0x0b1d), driver: "vfio-pci", group: group, numa: 0))
+            try host.add(FakeFunction("0000:\(bus):00.1", vendor: 0x10de, device: 0x22bc, classCode: 0x040300, subsystem: (0x1028, 0x0b1d), driver: "vfio-pci", group: group, numa: 0))
+        }
+        var nic = FakeFunction("0000:c3:00.0", vendor: 0x15b3, device: 0x101d, classCode: 0x020000, subsystem: (0x15b3, 0x0016),
+                               driver: "mlx5_core", group: 120, numa: 1)
+        nic.sriovTotalVFs = 8
+        try host.add(nic)
+        var nicVF = FakeFunction("0000:c3:00.2", vendor: 0x15b3, device: 0x101e, classCode: 0x020000, subsystem: (0x15b3, 0x0016),
+                                 driver: "mlx5_vfio_pci", group: 121, numa: 1)
+        nicVF.physfn = "0000:c3:00.0"
+        try host.add(nicVF)
+        try host.addModules(commonModules)
+        try host.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try host.addIOMMUFirmware(table: "DMAR", units: ["dmar0", "dmar1"])
+        try host.setRunningCommandLine("\(bootImage) root=/dev/sda2 ro intel_iommu=on iommu=pt")
+        try host.write("etc/default/grub", "GRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"\n")
+        try host.write("proc/sys/kernel/hostname", "gpu-node-7\n")
+        try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
+        try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia", "mlx5_vfio_pci"])
         return host
     }
 

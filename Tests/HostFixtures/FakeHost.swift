@@ -229,7 +229,9 @@ public final class FakeHost {
             chain.insert(parent, at: 0)
             current = functions[parent]?.parent
         }
-        let domainBus = "pci" + address.prefix(4) + ":" + (functions[chain[0]]?.address.dropFirst(5).prefix(2) ?? "00")
+        // pciDDDD:BB of the root's domain and bus (a VMD domain has five or more digits).
+        let root = chain[0].split(separator: ":")
+        let domainBus = "pci" + root[0] + ":" + (functions[chain[0]] != nil && root.count > 1 ? root[1] : "00")
         return "sys/devices/" + domainBus + "/" + chain.joined(separator: "/")
     }
 
