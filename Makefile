@@ -16,7 +16,8 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep -Xswiftc -L$(STATIC_CXX_DIR) && \
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep-yaml -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
-APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema libvirt-clients libxml2-utils
+APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema python3-venv libvirt-clients libxml2-utils
+NOVA_VENV ?= $(HOME)/.cache/gpuprep-nova
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
 
 .PHONY: deps build demo test test-fleet vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
@@ -36,6 +37,10 @@ deps:
 	@# gpuprep export's outputs are read by the stacks' own parsers in the tests (Tests/export/validate.py).
 	@python3 -c 'import yaml, oslo_config, os_resource_classes' 2>/dev/null || python3 -m pip install -q pyyaml oslo.config os-resource-classes \
 	  || { echo "the tests need python3 with pyyaml, oslo.config and os-resource-classes (pip install them)"; exit 1; }
+	@# Nova itself reads gpuprep export nova in the tests (Tests/export/nova_accepts.py): nova 34 from PyPI, in a venv of its own.
+	@[ -x $(NOVA_VENV)/bin/python ] && $(NOVA_VENV)/bin/python -c 'import nova.virt.libvirt.driver' 2>/dev/null \
+	  || { rm -rf $(NOVA_VENV) && python3 -m venv $(NOVA_VENV) && $(NOVA_VENV)/bin/pip install -q 'nova==34.0.0'; } \
+	  || { echo "the tests need Nova 34 from PyPI in $(NOVA_VENV) (python3 -m venv, then pip install nova==34.0.0; Debian: apt-get install python3-venv)"; exit 1; }
 	@command -v ansible-playbook >/dev/null && python3 -c 'import ansible, yaml' 2>/dev/null \
 	  || python3 -m pip install -q 'ansible-core>=2.16,<2.20' \
 	  || { echo "the tests need ansible-core 2.16 or later (python3 -m pip install ansible-core)"; exit 1; }
@@ -72,7 +77,7 @@ demo: build
 	echo; echo "\$$ gpuprep list --all    # this machine"; $$bin list --all
 
 test: deps
-	$(SWIFT) test
+	GPUPREP_NOVA_PYTHON=$(NOVA_VENV)/bin/python $(SWIFT) test
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory bench-smoke
 	$(MAKE) --no-print-directory test-fleet

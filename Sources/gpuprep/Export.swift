@@ -9,12 +9,15 @@ struct ExportCommand: ParsableCommand {
         discussion: """
         From the functions on a VFIO driver (vfio-pci or a variant driver), the VFs carrying \
         an NVIDIA vGPU 17+ type and the mdev vGPUs, in the stack's own format on standard \
-        output, with what to watch for on standard error: kubevirt (a merge patch for the \
-        KubeVirt CR: permittedHostDevices, named as NVIDIA's kubevirt-gpu-device-plugin \
-        advertises them, and mediatedDevicesConfiguration), nova (nova.conf: [pci] device_spec \
-        and alias, [devices] enabled_mdev_types, [mdev_TYPE]), libvirt (<hostdev> elements), \
-        proxmox (/etc/pve/mapping/pci.cfg sections), nfd (a Node Feature Discovery feature \
-        file). ADDRESS limits it to those functions, and the vGPUs on those GPUs or parents.
+        output, with what to watch for (and what is left out) on standard error: kubevirt (a \
+        merge patch for the KubeVirt CR: permittedHostDevices, each for the device plugin that \
+        advertises it and named as that plugin names it, and mediatedDevicesConfiguration \
+        enabled: false where gpuprep made mdevs), nova (nova.conf: [pci] device_spec and alias, \
+        [devices] enabled_mdev_types, [mdev_TYPE], one type per parent address), libvirt \
+        (<hostdev> elements), proxmox (/etc/pve/mapping/pci.cfg sections, one map line per \
+        device), nfd (a Node Feature Discovery feature file, labels under \
+        gpuprep.feature.node.kubernetes.io/). ADDRESS limits it to those functions, and the \
+        vGPUs on those GPUs or parents.
         """
     )
 
@@ -32,9 +35,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try global.run { () throws(GPUPrepError) in
-            // Proxmox's pve-node format: a host name's first label.
-            if let node, node.isEmpty || node.hasPrefix("-") || node.hasSuffix("-")
-                || !node.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
+            if let node, !Export.isProxmoxNodeName(node) {
                 throw GPUPrepError(.usage, "--node '\(node)' is not a node name: letters, digits and - (not first or last)")
             }
             let inventory = try ExportInventory.read(try global.openHost(), only: try parseAddresses(addresses))

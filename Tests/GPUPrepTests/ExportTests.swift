@@ -16,7 +16,40 @@ func validateExport(_ format: ExportFormat, _ content: String) throws -> Run {
 @Suite struct ExportTests {
     /// Passthrough with a companion left on its host driver, mdev vGPUs on VFs and on a T4,
     /// vGPU 17+ on VFs, mdev types without vGPUs, a variant driver, a GPU a VM holds.
-    static let hosts = ["desktop-b550", "vgpu-a2-t4-busy", "vgpu-l40s-sriov", "vgpu-mdev", "gh200-arm64", "dgx-a100"]
+    static let hosts = ["desktop-b550", "vgpu-a2-t4-busy", "vgpu-l40s-sriov", "vgpu-mdev", "gh200-arm64", "dgx-a100", "stacks-mix"]
+
+    /// Every host's exports read by the stacks' own code: Nova 34 from PyPI (Tests/export/
+    /// nova_accepts.py, in the venv `make deps` makes) and, for the stacks no registry ships,
+    /// their rules as data with file:line sources (Tests/export/stack_rules.py). One process
+    /// each for all hosts: Nova takes seconds to import.
+    @Test func eachStackAcceptsWhatItIsGiven() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-stacks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var nova: [[String: Any]] = [], others: [[String: Any]] = []
+        for host in Self.hosts {
+            let inventory = try ExportInventory.read(try context(host))
+            for format in ExportFormat.allCases {
+                let export = Export.make(format, inventory, node: "pve1")
+                let file = dir.appendingPathComponent("\(host).\(format.rawValue)")
+                try export.content.write(to: file, atomically: true, encoding: .utf8)
+                let entry: [String: Any] = ["host": host, "root": Fixtures.host(host), "format": format.rawValue,
+                                            "export": file.path, "warnings": export.warnings, "node": "pve1"]
+                if format == .nova { nova.append(entry) } else { others.append(entry) }
+            }
+        }
+        for (name, entries) in [("nova", nova), ("rules", others)] {
+            try JSONSerialization.data(withJSONObject: entries).write(to: dir.appendingPathComponent("\(name).json"))
+        }
+        let novaPython = ProcessInfo.processInfo.environment["GPUPREP_NOVA_PYTHON"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/gpuprep-nova/bin/python").path
+        #expect(FileManager.default.isExecutableFile(atPath: novaPython), "no Nova to test with at \(novaPython): run make deps")
+        let script = Fixtures.packageRoot.appendingPathComponent("Tests/export").path
+        let novaRun = try Run(novaPython, ["\(script)/nova_accepts.py", dir.appendingPathComponent("nova.json").path])
+        #expect(novaRun.status == 0, "Nova refuses: \(novaRun.stdout)\(novaRun.stderr)")
+        let rules = try Run("/usr/bin/env", ["python3", "\(script)/stack_rules.py", dir.appendingPathComponent("rules.json").path])
+        #expect(rules.status == 0, "\(rules.stdout)\(rules.stderr)")
+    }
 
     @Test(arguments: hosts)
     func everyFormatParsesAsItsStackReadsIt(host: String) throws {
@@ -80,6 +113,18 @@ func validateExport(_ format: ExportFormat, _ content: String) throws -> Run {
         """
         let run = try Run("/usr/bin/env", ["python3", "-c", script, file.path])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    }
+
+    /// A host name is tree-supplied text: one that is not a Proxmox node name (a newline that
+    /// would start a forged `map` line) is not written; NODE stands in, and the user is told.
+    @Test func aHostNameThatIsNoNodeNameIsNotWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-hostname-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Catalog.build("desktop-b550", at: dir, data: Fixtures.data)
+        try "pve1\n\tmap id=10de:1e84,node=pve1,path=0000:00:00.0\n".write(to: dir.appendingPathComponent("proc/sys/kernel/hostname"), atomically: true, encoding: .utf8)
+        let export = Export.make(.proxmox, try ExportInventory.read(try HostContext(root: dir.path, pciIDs: Fixtures.pciIDs)))
+        #expect(!export.content.contains("path=0000:00:00.0") && export.content.contains("node=NODE,"))
+        #expect(export.warnings.contains { $0.contains("is not a Proxmox node name") })
     }
 
     @Test func addressesLimitWhatIsExported() throws {

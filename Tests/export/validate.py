@@ -11,7 +11,7 @@
             against libvirt's own schema
   proxmox   the section format PVE::SectionConfig reads, each map property string checked
             against pve-guest-common's PCI.pm patterns
-  nfd       each line name=value, a valid Kubernetes label name and value
+  nfd       each line name=value, a valid Kubernetes (qualified) label name and value
 
 usage: validate.py FORMAT FILE    (exit 0: valid; 1: the problems are printed)
 """
@@ -38,8 +38,8 @@ def kubevirt():
             problems.append(f"pciVendorSelector {entry['pciVendorSelector']!r} is not VVVV:DDDD")
         if not re.fullmatch(r"[a-z0-9.-]+/[A-Za-z0-9_.-]+", entry["resourceName"]):
             problems.append(f"resourceName {entry['resourceName']!r} is not a Kubernetes extended resource name")
-        if entry.get("externalResourceProvider") is not True:
-            problems.append("externalResourceProvider is not true")
+        if not isinstance(entry.get("externalResourceProvider"), bool):
+            problems.append("externalResourceProvider is not a boolean")
     for entry in permitted.get("mediatedDevices") or []:
         if set(entry) - {"mdevNameSelector", "resourceName", "externalResourceProvider"}:
             problems.append(f"unknown keys in a mediatedDevice: {entry}")
@@ -47,10 +47,10 @@ def kubevirt():
             problems.append(f"resourceName {entry['resourceName']!r} is not a Kubernetes extended resource name")
     mdev = config.get("mediatedDevicesConfiguration")
     if mdev is not None:
-        if set(mdev) - {"mediatedDeviceTypes", "mediatedDevicesTypes", "nodeMediatedDeviceTypes"}:
+        if set(mdev) - {"enabled", "mediatedDeviceTypes", "mediatedDevicesTypes", "nodeMediatedDeviceTypes"}:
             problems.append(f"unknown keys in mediatedDevicesConfiguration: {set(mdev)}")
-        if not mdev.get("mediatedDeviceTypes"):
-            problems.append("mediatedDevicesConfiguration without mediatedDeviceTypes (KubeVirt's validation rule)")
+        if "enabled" in mdev and not isinstance(mdev["enabled"], bool):
+            problems.append("mediatedDevicesConfiguration.enabled is not a boolean")
 
 def nova():
     from oslo_config import cfg
@@ -146,6 +146,9 @@ def nfd():
         if not line or line.startswith("#"):
             continue
         name, sep, value = line.partition("=")
+        prefix, _, name = name.rpartition("/")    # a qualified name: DNS-subdomain prefix / name
+        if prefix and (len(prefix) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", prefix)):
+            problems.append(f"line {number}: {prefix!r} is not a label prefix")
         if not sep or len(name) > 63 or not re.fullmatch(LABEL, name):
             problems.append(f"line {number}: {name!r} is not a label name")
         if len(value) > 63 or (value and not re.fullmatch(LABEL, value)):

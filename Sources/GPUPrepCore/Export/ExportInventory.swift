@@ -24,6 +24,8 @@ public struct ExportInventory {
         public var total: Int?
         /// Whether its parents are VFs (an SR-IOV GPU, where every VF says it can make one).
         public var onVFs: Bool
+        /// How many more each physical GPU offering it can take (a GPU absent: not known).
+        public var creatable: [String: Int] = [:]
     }
 
     public var passthrough: [Passthrough] = []
@@ -32,6 +34,8 @@ public struct ExportInventory {
     public var mdevTypes: [MdevType] = []
     /// Every function of the host, by address (for the parents of mdev types).
     public var functions: [PCIAddress: PCIFunction] = [:]
+    /// The physical GPU (its PF) of each mdev parent.
+    public var gpuOfParent: [String: String] = [:]
     /// The host's name (Proxmox's node), from the root's kernel, else its /etc/hostname.
     public var hostname: String?
     public var iommuGroups: Bool
@@ -71,8 +75,11 @@ public struct ExportInventory {
             let capacity = holdings.capacity.filter { $0.id == id && gpus.contains($0.gpu) }
             let more = capacity.allSatisfy { $0.creatable != nil } ? capacity.reduce(0) { $0 + ($1.creatable ?? 0) } : nil
             let onVFs = parents.contains { PCIAddress($0).flatMap { byAddress[$0]?.physicalFunction } != nil }
-            inventory.mdevTypes.append(MdevType(id: id, name: instances.first?.typeName, parents: parents, instances: instances,
-                                                total: more.map { $0 + instances.count }, onVFs: onVFs))
+            var type = MdevType(id: id, name: instances.first?.typeName, parents: parents, instances: instances,
+                                total: more.map { $0 + instances.count }, onVFs: onVFs)
+            for entry in holdings.capacity where entry.id == id { if let n = entry.creatable { type.creatable[entry.gpu] = n } }
+            for parent in parents { inventory.gpuOfParent[parent] = holdings.gpu(of: parent) }
+            inventory.mdevTypes.append(type)
         }
         return inventory
     }
