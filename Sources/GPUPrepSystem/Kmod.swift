@@ -13,7 +13,8 @@ public final class Kmod {
     private let directoryPath: HostPath
 
     /// Wraps kmod_new and kmod_load_resources (libkmod is loaded on first use: CShims/gpuprep_kmod.c).
-    /// Fails when the module directory does not exist or libkmod cannot be loaded.
+    /// Fails when the module directory does not exist, libkmod cannot be loaded, or a file libkmod
+    /// would open is a FIFO, a device or a link out of the root (`.notRegular`: KmodInputs).
     public init(root: HostRoot, release: String) throws(SystemError) {
         let directory = try HostPath.libModules.appending(release)
         moduleDirectory = directory.string
@@ -22,6 +23,9 @@ public final class Kmod {
         let sysfs = Sysfs(root: root)
         guard sysfs.exists(directory) else {
             throw .libkmod("no module directory \(directory.string) for kernel \(release)")
+        }
+        if let hostile = KmodInputs.firstHostile(root: root, moduleDirectory: directory) {
+            throw .notRegular(path: hostile.path, kind: hostile.kind)
         }
         let configPaths = HostPath.modprobeConfigDirs.map { root.path($0) }
         let cStrings = configPaths.map { strdup($0) }
@@ -77,6 +81,9 @@ public final class Kmod {
         var module: OpaquePointer?
         guard gp_kmod_module_new_from_name(context, name, &module) >= 0, let module else { return [] }
         defer { gp_kmod_module_unref(module) }
+        // kmod_module_get_info opens the module file libkmod's index names: only a regular file inside the root.
+        guard let file = gp_kmod_module_get_path(module).map({ String(cString: $0) }),
+              KmodInputs.isSafeModuleFile(root: root, moduleDirectory: directoryPath, path: file) else { return [] }
         var info: OpaquePointer?
         guard gp_kmod_module_get_info(module, &info) >= 0, let info else { return [] }
         defer { gp_kmod_module_info_free_list(info) }

@@ -39,6 +39,25 @@ func render(_ node: Node) -> String {
     }
 }
 
+/// Yams gives an alias the anchored node itself, so a few nested aliases make a tree of billions
+/// of nodes ("billion laughs"): 353 bytes took 30 s and 2 GB to write out. A layout has tens of
+/// nodes; past `nodeBudget` the document is refused, at the node where the count ran out.
+let nodeBudget = 100_000
+func exceedsBudget(_ node: Node, _ remaining: inout Int) -> (line: Int, column: Int)? {
+    remaining -= 1
+    if remaining < 0 { return node.mark.map { ($0.line, $0.column) } ?? (0, 0) }
+    switch node {
+    case .sequence(let sequence):
+        for child in sequence { if let mark = exceedsBudget(child, &remaining) { return mark } }
+    case .mapping(let mapping):
+        for pair in mapping {
+            if let mark = exceedsBudget(pair.key, &remaining) ?? exceedsBudget(pair.value, &remaining) { return mark }
+        }
+    default: break
+    }
+    return nil
+}
+
 let input = FileHandle.standardInput.readDataToEndOfFile()
 guard let text = String(data: input, encoding: .utf8) else {
     print("{\"error\":\"the file is not UTF-8 text\",\"line\":0,\"column\":0}")
@@ -46,6 +65,11 @@ guard let text = String(data: input, encoding: .utf8) else {
 }
 do {
     let node = try Yams.compose(yaml: text) ?? Node("", .implicit, .plain)
+    var remaining = nodeBudget
+    if let mark = exceedsBudget(node, &remaining) {
+        print("{\"error\":\(json("the document expands to more than \(nodeBudget) nodes (through YAML aliases): write the layout out without nested aliases")),\"line\":\(mark.line),\"column\":\(mark.column)}")
+        exit(65)
+    }
     print("{\"node\":\(render(node))}")
 } catch let error as YamlError {
     var line = 0, column = 0, problem = "\(error)"

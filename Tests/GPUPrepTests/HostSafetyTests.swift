@@ -124,6 +124,136 @@ import Testing
     }
 }
 
+/// What libkmod opens under --root is checked first: a FIFO (which blocks libkmod for ever) or a
+/// link out of the tree (which it would follow to this machine's file) is refused with 66 naming
+/// the path, at once, and nothing of the outside is read or printed.
+@Suite struct LibkmodInputTests {
+    static let inputs = ["etc/modprobe.d/evil.conf", "run/modprobe.d/evil.conf", "lib/modules/6.1.0-fixture-amd64/modules.softdep",
+                         "lib/modules/6.1.0-fixture-amd64/modules.alias.bin", "etc/modprobe.d"]
+
+    /// The desktop sample host: its modules and modprobe.d are libkmod's to read.
+    func desktop(_ label: String) throws -> FakeHost {
+        try Catalog.build("desktop-b550", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-\(label)-\(UUID().uuidString)"), data: Fixtures.data)
+    }
+
+    @Test(arguments: inputs)
+    func aFIFOWhereLibkmodReadsIsRefusedNotWaitedOn(input: String) throws {
+        let host = try desktop("kmod-fifo")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let path = host.root.appendingPathComponent(input)
+        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: path)
+        if input == "etc/modprobe.d" { try? FileManager.default.removeItem(at: path) }
+        #expect(mkfifo(path.path, 0o644) == 0)
+        for command in [["list"], ["check"], ["iommu"], ["bind", "0000:2b:00.1", "--dry-run"]] {
+            let start = Date()
+            let run = try Run("/usr/bin/timeout", ["20", Run.gpuprep] + command + ["--root", host.path])
+            #expect(Date().timeIntervalSince(start) < 10 && run.status == 66, "\(command) \(input): \(run.status) \(run.stderr.prefix(300))")
+            #expect(run.stderr.contains("/" + input + " is a FIFO"), "\(run.stderr.prefix(300))")
+        }
+    }
+
+    @Test(arguments: ["etc/modprobe.d/outside.conf", "etc/modprobe.d"])
+    func aLinkOutOfTheTreeIsNotFollowed(input: String) throws {
+        let host = try desktop("kmod-link")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try "blacklist vfio_pci # secret-outside\n".write(to: outside.appendingPathComponent("outside.conf"), atomically: true, encoding: .utf8)
+        let path = host.root.appendingPathComponent(input)
+        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: path)
+        try FileManager.default.createSymbolicLink(atPath: path.path, withDestinationPath: input.hasSuffix(".conf") ? outside.appendingPathComponent("outside.conf").path : outside.path)
+        let run = try Run.gpuprep(["check", "--root", host.path])
+        #expect(run.status == 66 && run.stderr.contains("/\(input) is a link to") && run.stderr.contains("outside the root"), "\(run.status) \(run.stderr.prefix(300))")
+        #expect(!run.stdout.contains("secret-outside") && !run.stderr.contains("secret-outside"))
+    }
+
+    /// A link inside the tree (a captured host's own layout) is read as before.
+    @Test func aLinkInsideTheTreeIsRead() throws {
+        let host = try desktop("kmod-inside")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        try host.write("usr/lib/modprobe.d/vfio.conf", "options vfio_pci ids=10de:1e84\n")
+        try FileManager.default.createDirectory(at: host.root.appendingPathComponent("etc/modprobe.d"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: host.root.appendingPathComponent("etc/modprobe.d/vfio.conf").path,
+                                                   withDestinationPath: "../../usr/lib/modprobe.d/vfio.conf")
+        let run = try Run.gpuprep(["list", "--root", host.path])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+}
+
+/// libpci opens a device's attributes as plain paths: a link out of the tree would have it read
+/// this machine's files. Such a tree is refused (66) before libpci reads anything.
+@Suite struct LibPCIInputTests {
+    func desktop(_ label: String) throws -> FakeHost {
+        try Catalog.build("desktop-b550", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-\(label)-\(UUID().uuidString)"), data: Fixtures.data)
+    }
+
+    /// `config` linked to a file outside, or the device entry itself linked to a directory outside
+    /// (absolute: libpci would follow it on this machine, gpuprep's own reads would not).
+    @Test(arguments: ["config", "device entry"])
+    func aLinkOutOfTheTreeIsNotReadByLibpci(what: String) throws {
+        let host = try desktop("pci-link")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-outside-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let entry = host.root.appendingPathComponent("sys/bus/pci/devices/0000:2b:00.1")
+        let device = entry.resolvingSymlinksInPath()
+        if what == "config" {
+            try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+            try Data(repeating: 0x5a, count: 256).write(to: outside.appendingPathComponent("config"))
+            try FileManager.default.removeItem(at: device.appendingPathComponent("config"))
+            try FileManager.default.createSymbolicLink(atPath: device.appendingPathComponent("config").path, withDestinationPath: outside.appendingPathComponent("config").path)
+        } else {
+            try FileManager.default.copyItem(at: device, to: outside)
+            try FileManager.default.removeItem(at: entry)
+            try FileManager.default.createSymbolicLink(atPath: entry.path, withDestinationPath: outside.path)
+        }
+        let shown = what == "config" ? "/sys/bus/pci/devices/0000:2b:00.1/config" : "/sys/bus/pci/devices/0000:2b:00.1 is"
+        let sentinel = try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted()
+        for command in [["list"], ["check"], ["iommu"], ["bind", "0000:2b:00.1", "--dry-run"]] {
+            let run = try Run.gpuprep(command + ["--root", host.path])
+            #expect(run.status == 66 && run.stderr.contains(shown) && run.stderr.contains("outside the root") && run.stderr.contains("nothing was read or changed"),
+                    "\(command) \(what): \(run.status) \(run.stderr.prefix(300))")
+            #expect(run.stdout.isEmpty)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted() == sentinel)
+    }
+
+    /// A link that stays in the tree (a captured host's own layout) is read as before.
+    @Test func aLinkInsideTheTreeIsRead() throws {
+        let host = try desktop("pci-inside")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        let device = host.root.appendingPathComponent("sys/bus/pci/devices/0000:2b:00.1").resolvingSymlinksInPath()
+        try FileManager.default.moveItem(at: device.appendingPathComponent("config"), to: host.root.appendingPathComponent("config-copy"))
+        let depth = device.path.dropFirst(host.root.path.count).split(separator: "/").count
+        try FileManager.default.createSymbolicLink(atPath: device.appendingPathComponent("config").path,
+                                                   withDestinationPath: String(repeating: "../", count: depth) + "config-copy")
+        let run = try Run.gpuprep(["list", "--root", host.path])
+        #expect(run.status == 0 && run.stdout.contains("2b:00.1"), "\(run.stderr)")
+    }
+}
+
+/// A small layout whose nested aliases expand to 9^9 nodes ("billion laughs") is a file error
+/// (64) at once, not 30 s and 2 GB.
+@Suite struct BoundedYAMLTests {
+    @Test func nestedAliasesAreRefusedAtOnce() throws {
+        var lines = ["a: &a [" + Array(repeating: "\"lol\"", count: 9).joined(separator: ",") + "]"]
+        for level in 1...8 {
+            let name = String(UnicodeScalar(UInt8(97 + level))), previous = String(UnicodeScalar(UInt8(96 + level)))
+            lines.append("\(name): &\(name) [" + Array(repeating: "*" + previous, count: 9).joined(separator: ",") + "]")
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-bomb-\(UUID().uuidString).yaml")
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let start = Date()
+        let run = try Run("/usr/bin/timeout", ["20", Run.gpuprep, "apply", "-f", file.path, "--dry-run", "--root", Fixtures.host("vgpu-l40s-sriov")])
+        #expect(Date().timeIntervalSince(start) < 2, "refused within a second or so")
+        #expect(run.status == 64 && run.stderr.contains("expands to more than 100000 nodes"), "\(run.status) \(run.stderr.prefix(300))")
+    }
+}
+
 /// A process-level fake kernel: a helper process that holds a file lease on an attribute, so that
 /// gpuprep's write to it blocks in the kernel (open(2) waits for a lease to be released, as a
 /// sysfs write waits for a device to be let go), then lets go after `seconds` (or never).

@@ -7,6 +7,8 @@ public final class HostContext {
     private let pciIDsPath: String?
     private var openedPCI: LibPCI?
     private var openedKmod: Kmod??
+    /// Why libkmod was not opened over a hostile tree (refused with 66 when devices are read).
+    private var kmodRefusal: GPUPrepError?
     /// Modules by modalias: a host's VFs of one kind share one alias, and a libkmod lookup
     /// reads its index files each time.
     private var modulesByAlias: [String: [String]] = [:]
@@ -24,6 +26,15 @@ public final class HostContext {
     /// libpci over `<root>/sys/bus/pci`, scanned once.
     public func pci() throws(GPUPrepError) -> LibPCI {
         if let openedPCI { return openedPCI }
+        // Every command that reads devices comes here first: a tree whose modprobe.d or module
+        // indexes libkmod cannot safely read (a FIFO blocks it for ever, a link leads out of the
+        // root), or whose devices libpci would read through a link out of it, is refused here,
+        // before anything is read or changed.
+        _ = kmod()
+        if let kmodRefusal { throw kmodRefusal }
+        if let (path, kind) = PCIInputs.firstHostile(root: root) {
+            throw GPUPrepError(.invalidRoot, "\(root.display): \(path) is \(kind): the tree is damaged or hostile (make it a file or directory inside the root); nothing was read or changed")
+        }
         guard sysfs.exists(.sysBusPCIDevices) else {
             throw GPUPrepError(.noPCIBus, "\(root.display): no PCI devices directory (sys/bus/pci/devices): is this a Linux host tree with sysfs mounted?")
         }
@@ -42,7 +53,14 @@ public final class HostContext {
     /// libkmod over the host's modules, or nil when the host has no module directory for its kernel.
     public func kmod() -> Kmod? {
         if let openedKmod { return openedKmod }
-        let opened = kernelRelease.flatMap { try? Kmod(root: root, release: $0) }
+        var opened: Kmod?
+        if let release = kernelRelease {
+            do { opened = try Kmod(root: root, release: release) } catch {
+                if case let .notRegular(path, kind) = error {
+                    kmodRefusal = GPUPrepError(.invalidRoot, "\(root.display): \(path) is \(kind), which libkmod cannot safely read: the tree is damaged or hostile (make it a regular file inside the root); nothing was read or changed")
+                }
+            }
+        }
         openedKmod = .some(opened)
         return opened
     }
