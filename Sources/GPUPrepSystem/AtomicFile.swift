@@ -14,7 +14,8 @@ public struct AtomicFile: Sendable {
     public init(root: HostRoot) { self.root = root }
 
     /// The whole content, or nil when the file does not exist or cannot be read.
-    public func read(_ path: HostPath) -> String? { Sysfs(root: root).readWhole(path) }
+    /// Decoded byte for byte (see ByteText): what is written back is exactly what was read.
+    public func read(_ path: HostPath) -> String? { Sysfs(root: root).readBytes(path).map(ByteText.decode) }
 
     public func write(_ path: HostPath, _ content: String) throws(SystemError) {
         let target = try throughLink(path)
@@ -31,7 +32,7 @@ public struct AtomicFile: Sendable {
             mode = existing.st_mode & 0o7777
             owner = (existing.st_uid, existing.st_gid)
         }
-        try replace(name, in: directory, with: Array(content.utf8), mode: mode, owner: owner, shown: path)
+        try replace(name, in: directory, with: ByteText.encode(content), mode: mode, owner: owner, shown: path)
     }
 
     /// Writes `bytes` as `name` in an open directory, atomically (see the type's comment).

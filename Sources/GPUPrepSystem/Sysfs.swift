@@ -130,6 +130,15 @@ public struct Sysfs: Sendable {
         return target
     }
 
+    /// What is at `path` itself, links not followed ("a FIFO", "a symbolic link", ...), or nil when nothing is.
+    public func kindOfEntry(_ path: HostPath) -> String? {
+        guard let parent = root.parent(of: path) else { return nil }
+        defer { close(parent.fd) }
+        var info = stat()
+        guard fstatat(parent.fd, parent.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return FileKind.describe(info.st_mode)
+    }
+
     /// Whether `path` is a symbolic link (whatever it names, even nothing).
     public func isLink(_ path: HostPath) -> Bool {
         guard let parent = root.parent(of: path) else { return false }

@@ -218,6 +218,102 @@ import Testing
         #expect(fix.plan.fileChanges.last?.value == after)
     }
 
+    /// Only an assignment the shell will run is edited; any other is refused (65) with its line
+    /// and why, the file left as it was, and `check` does not count it as configured.
+    @Test(arguments: [
+        ("cat > /tmp/x <<EOF\nGRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\nEOF\n", nil),
+        ("f() {\n  GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n}\n", "inside { } (a function body"),
+        ("if false; then\n  GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\nfi\n", "inside 'if'"),
+        ("false && GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n", "after && or ||"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\nunset GRUB_CMDLINE_LINUX_DEFAULT\n", "unset at line 2"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nreadonly GRUB_CMDLINE_LINUX_DEFAULT\nGRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash\"\n", "read-only since line 2"),
+        ("GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\nGRUB_TIMEOUT=5\n", "leaves a quote open at line 1"),
+    ] as [(String, String?)])
+    func onlyWhatTheShellRunsIsEdited(text: String, refusal: String?) throws {
+        let h = try Fixtures.scratch("fix-shell")
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try h.setRunningCommandLine("ro")
+        try h.write("etc/default/grub", text)
+        try h.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        let loader = try #require(BootLoader.detect(try HostContext(root: h.path)))
+        #expect(!loader.configured.has("intel_iommu=on"), "an assignment the shell may not run configures nothing")
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        if let refusal {
+            #expect(run.status == 65 && run.stderr.contains(refusal) && run.stderr.contains("nothing changed"), "\(run.status) \(run.stderr)")
+            #expect(read(h, "etc/default/grub") == text && read(h, "etc/default/grub.gpuprep-bak") == nil)
+        } else {
+            // A here-document's text is no assignment at all: the real one is added after it.
+            #expect(run.status == 0 && read(h, "etc/default/grub") == text + "GRUB_CMDLINE_LINUX_DEFAULT=\"intel_iommu=on iommu=pt\"\n", "\(run.status) \(run.stderr)")
+        }
+    }
+
+    /// A read-only variable in an earlier file stops an assignment in a later one; a snippet
+    /// grub-mkconfig cannot read is an error, not skipped; a backup that is a link stops the edit.
+    @Test func whatWouldBreakGrubMkconfigOrLoseTheOriginalIsRefused() throws {
+        func host(_ label: String) throws -> FakeHost {
+            let h = try Fixtures.scratch(label)
+            try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+            try h.setRunningCommandLine("ro")
+            try h.write("usr/sbin/update-grub", "#!/bin/sh\n")
+            return h
+        }
+        let locked = try host("fix-readonly")
+        try locked.write("etc/default/grub", "readonly GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        try locked.write("etc/default/grub.d/50-x.cfg", "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT splash\"\n")
+        let lockedRun = try Run.gpuprep(["check", "--fix", "--root", locked.path])
+        #expect(lockedRun.status == 65 && lockedRun.stderr.contains("is read-only (line 1 of an earlier file)"), "\(lockedRun.stderr)")
+
+        let snippet = try host("fix-unreadable")
+        try snippet.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        try snippet.mkdir("etc/default/grub.d/40-odd.cfg")
+        let snippetRun = try Run.gpuprep(["check", "--fix", "--root", snippet.path])
+        #expect(snippetRun.status == 65 && snippetRun.stderr.contains("/etc/default/grub.d/40-odd.cfg cannot be read"), "\(snippetRun.stderr)")
+        #expect(read(snippet, "etc/default/grub") == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+
+        let linked = try host("fix-backup-link")
+        try linked.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+        try FileManager.default.createSymbolicLink(atPath: linked.root.appendingPathComponent("etc/default/grub.gpuprep-bak").path, withDestinationPath: "grub")
+        let linkedRun = try Run.gpuprep(["check", "--fix", "--root", linked.path])
+        #expect(linkedRun.status == 65 && linkedRun.stderr.contains("grub.gpuprep-bak is a symbolic link, not a copy of /etc/default/grub"), "\(linkedRun.stderr)")
+        #expect(read(linked, "etc/default/grub") == "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
+    }
+
+    /// Bytes that are not UTF-8 (a Latin-1 label) and UTF-8 gpuprep uses internally are written
+    /// back exactly as they were; only the added arguments differ, and the plan shows `\xNN`.
+    @Test func anEditKeepsEveryByteOfTheFile() throws {
+        let h = try Fixtures.scratch("fix-bytes")
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try h.setRunningCommandLine("ro")
+        try h.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        let head = Array("# caf".utf8) + [0xe9, 0xff, 0xf4, 0x8f, 0xbf, 0xbf] + Array(" \u{10FFE9}\n".utf8)
+        let before = head + Array("GRUB_CMDLINE_LINUX_DEFAULT=\"root=LABEL=caf".utf8) + [0xe9] + Array(" quiet\"\n".utf8)
+        try h.writeData("etc/default/grub", Data(before))
+        let plan = try Run.gpuprep(["check", "--fix", "--dry-run", "--root", h.path])
+        #expect(plan.status == 0 && plan.stdout.contains("+GRUB_CMDLINE_LINUX_DEFAULT=\"root=LABEL=caf\\xe9 quiet intel_iommu=on iommu=pt\""), "\(plan.stdout)")
+        let run = try Run.gpuprep(["check", "--fix", "--root", h.path])
+        let after = head + Array("GRUB_CMDLINE_LINUX_DEFAULT=\"root=LABEL=caf".utf8) + [0xe9] + Array(" quiet intel_iommu=on iommu=pt\"\n".utf8)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Data(contentsOf: h.root.appendingPathComponent("etc/default/grub")) == Data(after))
+        #expect(try Data(contentsOf: h.root.appendingPathComponent("etc/default/grub.gpuprep-bak")) == Data(before))
+    }
+
+    /// A GRUB file of 32 MiB (the read limit is 64) is planned in linear time: seconds, not minutes
+    /// (a quadratic step takes minutes). The bound is loose for a debug build beside other tests; a
+    /// release build plans 64 MiB in about 2 s and writes it in about 5 (README, hostile trees).
+    @Test func aHugeGrubFileIsPlannedInLinearTime() throws {
+        let h = try Fixtures.scratch("fix-huge")
+        defer { try? FileManager.default.removeItem(at: h.root) }
+        try h.setCPU(vendor: "GenuineIntel", flags: ["vmx"])
+        try h.setRunningCommandLine("ro")
+        try h.write("usr/sbin/update-grub", "#!/bin/sh\n")
+        let padding = String(repeating: "# a comment line that grub-mkconfig skips, as the shell does\n", count: 32 << 20 / 62)
+        try h.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n" + padding + "GRUB_TIMEOUT=5\n")
+        let start = Date()
+        let run = try Run.gpuprep(["check", "--fix", "--dry-run", "--root", h.path])
+        #expect(run.status == 0 && run.stdout.contains("+GRUB_CMDLINE_LINUX_DEFAULT=\"quiet intel_iommu=on iommu=pt\""), "\(run.status) \(run.stderr.prefix(300))")
+        #expect(Date().timeIntervalSince(start) < 30, "\(Date().timeIntervalSince(start)) s")
+    }
+
     @Test func kernelCmdlineAndModeKept() throws {
         let h = try host("vgpu-mdev")
         let path = h.root.appendingPathComponent("etc/kernel/cmdline").path

@@ -419,6 +419,7 @@ public final class FakeHost {
     }
 
     public func writeData(_ relative: String, _ data: Data) throws {
+        try fm.createDirectory(at: root.appendingPathComponent(relative).deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: root.appendingPathComponent(relative))
     }
 

@@ -90,7 +90,9 @@ public struct BootLoader: Sendable {
         }
         guard files.read(.defaultGrub) != nil else { return nil }
         let (assignments, last) = grubAssignments(host)
-        func final(_ name: String) -> String { assignments.last { $0.assignment.name == name }?.assignment.value ?? "" }
+        // What grub-mkconfig will see: the last assignment the shell surely runs (one in a
+        // here-document, an uncalled function or after `&&` configures nothing for certain).
+        func final(_ name: String) -> String { assignments.last { $0.assignment.name == name && $0.assignment.certain }?.assignment.value ?? "" }
         if final("GRUB_ENABLE_BLSCFG") == "true", let entry = blsEntry(host) {
             return BootLoader(kind: .grubBLS, file: entry.path, configured: KernelCommandLine(entry.options),
                               regenerate: nil, grubAssignment: last)
@@ -106,23 +108,58 @@ public struct BootLoader: Sendable {
     /// sources them), and the last assignment of the command line variable to extend:
     /// GRUB_CMDLINE_LINUX_DEFAULT when set anywhere, else GRUB_CMDLINE_LINUX.
     static func grubAssignments(_ host: HostContext) -> ([(file: HostPath, assignment: ShellAssignment)], (file: HostPath, assignment: ShellAssignment)?) {
+        let read = grubFiles(host)
+        return (read.assignments, read.target)
+    }
+
+    /// The same, with what stops an edit: a file that cannot be read now (grub-mkconfig would
+    /// source it later), a quote left open, names made read-only (by file).
+    struct GrubFiles {
+        var assignments: [(file: HostPath, assignment: ShellAssignment)] = []
+        var target: (file: HostPath, assignment: ShellAssignment)?
+        var problems: [String] = []
+        var readonly: [(file: HostPath, name: String, line: Int)] = []
+    }
+
+    static func grubFiles(_ host: HostContext) -> GrubFiles {
         let files = AtomicFile(root: host.root)
         var paths = [HostPath.defaultGrub]
-        for name in host.sysfs.list(.defaultGrubD) ?? [] where name.hasSuffix(".cfg") {
+        for name in (host.sysfs.list(.defaultGrubD) ?? []).sorted() where name.hasSuffix(".cfg") {
             paths.append(HostPath.defaultGrubD.child(name))
         }
         var environment: [String: String] = [:]
-        var all: [(file: HostPath, assignment: ShellAssignment)] = []
+        var result = GrubFiles()
+        var readonly: [String: Int] = [:]
         for path in paths {
-            guard let text = files.read(path) else { continue }
-            for assignment in ShellAssignments.parse(text, environment: environment) {
+            guard let text = files.read(path) else {
+                if path != .defaultGrub || host.sysfs.exists(path) {
+                    result.problems.append("\(path) cannot be read, and grub-mkconfig sources it: make it readable, or remove it")
+                }
+                continue
+            }
+            // grub-mkconfig sources the files one after another in one shell: read-only carries over.
+            var script = ShellAssignments.read(text, environment: environment)
+            for index in script.assignments.indices where script.assignments[index].certain {
+                if let line = readonly[script.assignments[index].name] {
+                    script.assignments[index].uncertainty = "\(script.assignments[index].name) is read-only (line \(line) of an earlier file): the shell refuses this assignment"
+                }
+            }
+            for assignment in script.assignments {
                 environment[assignment.name] = assignment.value
-                all.append((path, assignment))
+                result.assignments.append((path, assignment))
+            }
+            for (name, line) in script.readonly {
+                readonly[name] = readonly[name] ?? line
+                result.readonly.append((path, name, line))
+            }
+            if let line = script.unterminatedQuoteLine {
+                result.problems.append("\(path) leaves a quote open at line \(line): the shell (and grub-mkconfig) stops there; close it first")
             }
         }
-        let target = all.last { $0.assignment.name == "GRUB_CMDLINE_LINUX_DEFAULT" }
+        let all = result.assignments
+        result.target = all.last { $0.assignment.name == "GRUB_CMDLINE_LINUX_DEFAULT" }
             ?? all.last { $0.assignment.name == "GRUB_CMDLINE_LINUX" }
-        return (all, target)
+        return result
     }
 
     /// The BLS entry of the running kernel (its `linux` line names the release), else the last one.

@@ -40,9 +40,18 @@ public struct BootLoaderFix: Sendable {
             let old = files.read(loader.file) ?? ""
             var line = old.trimmed()
             for r in replacements { line = replacingArgument(r.old, with: r.new, in: line) }
-            fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n", files: files)
+            try fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n", files: files)
             fix.next = loader.regenerate
         case .grub, .grubBLS:
+            let grub = BootLoader.grubFiles(host)
+            if let problem = grub.problems.first { throw GPUPrepError(.refused, problem + " (nothing changed)") }
+            let variable = loader.kind == .grubBLS ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT"
+            if let target = grub.target, let why = target.assignment.uncertainty {
+                throw GPUPrepError(.refused, "\(target.file) line \(target.assignment.line) sets \(target.assignment.name), but \(why): gpuprep edits only an assignment the shell runs; add \(fix.arguments.joined(separator: " ")) there by hand (nothing changed)")
+            }
+            if grub.target == nil, let lock = grub.readonly.first(where: { $0.name == variable }) {
+                throw GPUPrepError(.refused, "\(lock.file) line \(lock.line) makes \(variable) read-only: an added assignment would stop grub-mkconfig; add \(fix.arguments.joined(separator: " ")) by hand (nothing changed)")
+            }
             let target = loader.grubAssignment
             let path = target?.file ?? .defaultGrub
             // With BLS, what the running entries lack is grubby's to add; /etc/default/grub (for
@@ -71,9 +80,8 @@ public struct BootLoaderFix: Sendable {
             // Appending goes after the edits above, which may have moved the assignment: read it again.
             let base = edited[path] ?? files.read(path) ?? ""
             let assignment = target.flatMap { t in ShellAssignments.parse(base).last { $0.name == t.assignment.name } }
-            edited[path] = joined.isEmpty ? base : grubEdited(base, assignment: assignment, adding: joined,
-                                                                variable: loader.kind == .grubBLS ? "GRUB_CMDLINE_LINUX" : "GRUB_CMDLINE_LINUX_DEFAULT")
-            for file in edited.keys.sorted(by: { $0.string < $1.string }) { fix.add(file, old: files.read(file) ?? "", new: edited[file]!, files: files) }
+            edited[path] = joined.isEmpty ? base : grubEdited(base, assignment: assignment, adding: joined, variable: variable)
+            for file in edited.keys.sorted(by: { $0.string < $1.string }) { try fix.add(file, old: files.read(file) ?? "", new: edited[file]!, files: files) }
             if loader.kind == .grubBLS {
                 let added = fix.arguments.joined(separator: " ")
                 fix.next = "grubby --update-kernel=ALL" + (offs.isEmpty ? "" : " --remove-args=\"\(offs.joined(separator: " "))\"")
@@ -122,11 +130,16 @@ public struct BootLoaderFix: Sendable {
 
     /// A backup beside the file (the first one is kept: a later run must not replace the
     /// original with an edited copy), then the file, both replaced atomically.
-    mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile) {
+    /// A backup that is not a regular file (a link, a FIFO, a directory) is refused: the edit would
+    /// go ahead with no copy of the original to go back to.
+    mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile) throws(GPUPrepError) {
         guard old != new else { return }
         let backup = HostPath.backup(of: path)
-        if !Sysfs(root: files.root).exists(backup) && !Sysfs(root: files.root).isLink(backup) {
-            plan.fileChanges.append(Step(action: .backUp, path: backup, value: path.string, device: nil))
+        switch Sysfs(root: files.root).kindOfEntry(backup) {
+        case nil: plan.fileChanges.append(Step(action: .backUp, path: backup, value: path.string, device: nil))
+        case "a regular file": break     // the first backup is kept
+        case let kind?:
+            throw GPUPrepError(.refused, "\(backup) is \(kind), not a copy of \(path): gpuprep keeps the original there before it edits the file; remove it and run again (nothing changed)")
         }
         plan.fileChanges.append(Step(action: .writeFile, path: path, value: new, device: nil))
         diff += UnifiedDiff.make(old, new, path: path.string)
