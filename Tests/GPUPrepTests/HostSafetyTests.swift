@@ -338,6 +338,21 @@ final class LateProbe {
                     .trimmingCharacters(in: .whitespacesAndNewlines) == "(null)")
     }
 
+    /// A type name with terminal escapes (set the window title, clear the screen) is shown, not
+    /// obeyed: every control character is written as \xNN, in tables, plans and messages.
+    @Test func controlCharactersFromTheTreeAreShownNotObeyed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-escapes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Catalog.build("vgpu-mdev", at: dir, data: Fixtures.data)
+        let types = dir.appendingPathComponent("sys/bus/pci/devices/0000:41:00.0/mdev_supported_types")
+        let first = try #require(try FileManager.default.contentsOfDirectory(atPath: types.path).sorted().first)
+        try "GRID\u{1b}]0;pwned\u{07}\u{1b}[2J\u{9b}6n RTX6000-1Q\n".write(to: types.appendingPathComponent("\(first)/name"), atomically: true, encoding: .utf8)
+        let run = try Run.gpuprep(["types", "--root", dir.path], environment: ["GPUPREP_PCI_IDS": Fixtures.pciIDs])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("GRID\\x1b]0;pwned\\x07\\x1b[2J\\x9b6n RTX6000-1Q"), "\(run.stdout.prefix(600))")
+        #expect(!run.stdout.utf8.contains(0x1b) && !run.stdout.utf8.contains(0x07))
+    }
+
     /// A record line someone put in the rules file is parsed, and one whose names are no driver's
     /// is no record: it is never written back as a live rule.
     @Test func aForgedRecordIsNotARecord() {
