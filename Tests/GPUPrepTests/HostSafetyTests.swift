@@ -286,7 +286,8 @@ final class BlockingAttribute {
 
 /// A kernel in another process that acts on a probe later, as a real one can: it waits for the
 /// address in drivers_probe, then, `seconds` later, binds the device to the driver its
-/// driver_override names (the `driver` link, as the kernel makes it).
+/// driver_override names (the `driver` link, as the kernel makes it); an unbind written to that
+/// driver afterwards takes the link away again.
 final class LateProbe {
     let process = Process()
 
@@ -307,6 +308,14 @@ final class LateProbe {
         driver = os.path.join(root, "sys/bus/pci/drivers", override)
         os.makedirs(driver, exist_ok=True)
         os.symlink(os.path.relpath(driver, device), os.path.join(device, "driver"))
+        # Then, as the kernel does, an unbind written to that driver takes the device off it.
+        unbind = os.path.join(driver, "unbind")
+        while True:
+            try:
+                if address in open(unbind).read(): break
+            except OSError: pass
+            time.sleep(0.01)
+        os.unlink(os.path.join(device, "driver"))
         time.sleep(60)
         """
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -507,6 +516,28 @@ final class LateProbe {
         // Cleared, as the kernel reads an empty override back: "(null)".
         func cleared(_ text: String) -> String { let t = text.trimmingCharacters(in: .whitespacesAndNewlines); return t.isEmpty ? "(null)" : t }
         #expect(cleared(try String(contentsOfFile: path, encoding: .utf8)) == cleared(before))
+    }
+
+    /// SIGTERM while the bind's last step waits for the kernel to bind the device: the kernel then
+    /// binds it and the step succeeds, but the change is still rolled back and said so, not exit 0.
+    @Test func sigtermDuringTheLastStepStillRollsBack() throws {
+        let (host, _) = try bindHost("sigterm-last")
+        let kernel = try LateProbe(host, "0000:07:00.0", after: 1.0)
+        defer { kernel.release() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Run.gpuprep)
+        process.arguments = ["bind", "0000:07:00.0", "--root", host.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        usleep(500_000)
+        process.terminate()   // SIGTERM while the bind waits for the driver link
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 74, "\(said)")
+        #expect(said.contains("interrupted by SIGTERM") && said.contains("rolled back"), "\(said)")
+        #expect(host.driver(of: "0000:07:00.0") == nil, "the device is put back on no driver")
     }
 
     @Test func aHostDriverIsNoBindTarget() throws {

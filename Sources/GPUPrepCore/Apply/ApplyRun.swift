@@ -85,6 +85,7 @@ public struct ApplyRun {
                 if failed { break }
             }
         }
+        applier.rollBackIfInterrupted(&transaction)
         report.outcome = applier.finish(transaction)
         if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
         if let now = try? session.open() { report.after = LayoutState.read(planner, host: now) }

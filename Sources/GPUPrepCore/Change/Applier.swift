@@ -67,8 +67,15 @@ public struct Applier {
     /// Applies one plan; on the first failure puts back everything it did.
     public func apply(_ plan: ChangePlan) -> ChangeOutcome {
         var transaction = Transaction()
-        if !carryOut(plan, in: &transaction) { rollBack(&transaction) }
+        if !carryOut(plan, in: &transaction) { rollBack(&transaction) } else { rollBackIfInterrupted(&transaction) }
         return finish(transaction)
+    }
+
+    /// A signal that came during the last step (which is finished, never cut) asked to stop as
+    /// much as one before it: the change is rolled back and said so, like any other interruption.
+    public func rollBackIfInterrupted(_ t: inout Transaction) {
+        guard t.outcome.failure == nil, let signal = Interruption.received else { return }
+        rollBack(&t, reason: "interrupted by \(signal) during the last step")
     }
 
     /// Carries out a plan as part of a transaction that may span several plans (`apply`'s
