@@ -59,6 +59,25 @@ extension Terminal {
     }
 }
 
+extension String {
+    /// A name from the tree, for a one-line message: every control character, new lines and
+    /// tabs included, written as `\xNN` (Terminal.visible keeps new lines, which a name must not
+    /// bring into a message).
+    public var shownAsName: String {
+        var out = ""
+        for scalar in unicodeScalars {
+            if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) {
+                out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
+}
+
 /// SIGINT, SIGTERM and SIGHUP during a change: noted, so that the change finishes the step it is
 /// in, then rolls back and says so, instead of dying between an unbind and a probe with a device
 /// left driverless and its override set (see gp_catch_signals).

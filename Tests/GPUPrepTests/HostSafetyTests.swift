@@ -362,6 +362,43 @@ final class LateProbe {
         #expect(!run.stdout.utf8.contains(0x1b) && !run.stdout.utf8.contains(0x07))
     }
 
+    /// The host driver's module, as the tree links it, goes into a softdep line: a name with a new
+    /// line (a second modprobe statement) is refused before anything is written.
+    @Test func aModuleNameFromTheTreeIsCheckedBeforeItIsWritten() throws {
+        let (host, _) = try bindHost("hostile-module-name")
+        defer { try? FileManager.default.removeItem(at: host.root) }
+        // No modalias, so no index lookup: the module is the one its driver links to.
+        let device = host.root.appendingPathComponent(host.devicePath("0000:05:00.0"))
+        try? FileManager.default.removeItem(at: device.appendingPathComponent("modalias"))
+        let uevent = try String(contentsOf: device.appendingPathComponent("uevent"), encoding: .utf8)
+        try uevent.split(separator: "\n").filter { !$0.hasPrefix("MODALIAS=") }.map { $0 + "\n" }.joined()
+            .write(to: device.appendingPathComponent("uevent"), atomically: true, encoding: .utf8)
+        let link = host.root.appendingPathComponent("sys/bus/pci/drivers/xhci_hcd/module")
+        try? FileManager.default.removeItem(at: link)
+        try FileManager.default.createDirectory(at: host.root.appendingPathComponent("sys/module/xhci\ninstall vfio_pci evil"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "../../../../module/xhci\ninstall vfio_pci evil")
+        let run = try Run.gpuprep(["bind", "0000:05:00.0", "--persist", "--force", "--root", host.path])
+        #expect(run.status == 66 && run.stderr.contains("/sys/bus/pci/drivers/xhci_hcd/module names a module 'xhci\\x0ainstall vfio_pci evil'"), "\(run.status) \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: host.root.appendingPathComponent("etc/modprobe.d/gpuprep-vfio.conf").path))
+        #expect(host.driver(of: "0000:05:00.0") == "xhci_hcd")
+    }
+
+    /// A type directory whose name no kernel type can have (a new line and a section header) is
+    /// no type: it is neither listed nor written into Nova's configuration.
+    @Test func aTypeNameFromTheTreeIsNoSectionOfAnExport() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-type-id-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try Catalog.build("vgpu-mdev", at: dir, data: Fixtures.data)
+        let types = dir.appendingPathComponent("sys/bus/pci/devices/0000:41:00.0/mdev_supported_types")
+        let first = try #require(try FileManager.default.contentsOfDirectory(atPath: types.path).sorted().first)
+        try FileManager.default.copyItem(at: types.appendingPathComponent(first), to: types.appendingPathComponent("nvidia-1]\n[DEFAULT]\ntransport_url=rabbit:"))
+        for command in [["types"], ["export", "nova"]] {
+            let run = try Run.gpuprep(command + ["--root", dir.path], environment: ["GPUPREP_PCI_IDS": Fixtures.pciIDs])
+            #expect(run.status == 0, "\(command) \(run.stderr)")
+            #expect(!run.stdout.contains("[DEFAULT]") && !run.stdout.contains("transport_url"), "\(command) \(run.stdout.prefix(800))")
+        }
+    }
+
     /// A record line someone put in the rules file is parsed, and one whose names are no driver's
     /// is no record: it is never written back as a live rule.
     @Test func aForgedRecordIsNotARecord() {

@@ -72,7 +72,7 @@ public struct BindPlanner {
             modules[module] = driver
             // Once a device is on VFIO its host driver can no longer be read from it: keep what was recorded.
             let known = recorded.first { $0.address == function.address }?.hostModules ?? []
-            let hosts = known + hostModules(function, excluding: driver.module).filter { !known.contains($0) }
+            let hosts = try known + hostModules(function, excluding: driver.module).filter { !known.contains($0) }
             persistent.append(PersistentBinding(address: function.address, driver: driver.driver, module: driver.module,
                                                 hostModules: hosts))
             if function.driver == driver.driver && function.driverOverride == driver.driver { continue }   // already there
@@ -104,11 +104,18 @@ public struct BindPlanner {
 
     /// The modules that could drive a function on the host (libkmod's matches for its modalias),
     /// else the module of the driver it is on.
-    func hostModules(_ f: PCIFunction, excluding vfio: String) -> [String] {
+    /// They go into a `softdep` line of modprobe.d: a name from the tree that no module can have
+    /// (a new line would start a second statement) is refused, naming where it came from.
+    func hostModules(_ f: PCIFunction, excluding vfio: String) throws(GPUPrepError) -> [String] {
         var candidates = f.modules ?? []
+        var source = "the tree's module indexes (modules.alias) for \(f.address)"
         if candidates.isEmpty, let driver = f.driver,
            let module = host.sysfs.linkName(HostPath.sysBusPCIDrivers.child(driver, "module")) {
             candidates = [module]
+            source = HostPath.sysBusPCIDrivers.child(driver, "module").string
+        }
+        if let bad = candidates.first(where: { !DriverResolver.isDriverName($0) }) {
+            throw GPUPrepError(.unknownDevice, "\(source) names a module '\(bad.shownAsName)' no kernel module can have (letters, digits, '_' and '-' only): the tree is damaged or hostile; nothing was changed")
         }
         return candidates.filter { $0 != vfio && !VFIORule.isVFIODriver($0) }
     }

@@ -74,6 +74,11 @@ enum DriverResolver {
     }
 
     static func resolve(module: String, sysfs: Sysfs) throws(GPUPrepError) -> ResolvedDriver {
+        // A module name libkmod found in the tree's indexes goes into /sys/module paths and the
+        // modules-load.d file: only what a module's name can be (the same characters).
+        guard isDriverName(module) else {
+            throw GPUPrepError(.unknownDevice, "the tree's module indexes name a module '\(module.shownAsName)' no kernel module can have (letters, digits, '_' and '-' only): the tree is damaged or hostile; nothing was changed")
+        }
         let moduleDir = HostPath.sysModule.child(module)
         if let entries = sysfs.list(moduleDir.child("drivers")),
            let pci = entries.first(where: { $0.hasPrefix("pci:") }) {

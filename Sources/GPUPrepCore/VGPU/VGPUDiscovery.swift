@@ -22,7 +22,7 @@ public struct VGPUDiscovery {
     /// relative to it: a host of GPUs with sixteen VFs of fifteen types each has thousands.
     public func mdevTypes(parent: String) -> [VGPUType] {
         guard let path = typesDirectory(parent), let dir = sysfs.directory(path) else { return [] }
-        return (dir.list() ?? []).filter(HostPath.isPlainName).map { id in
+        return (dir.list() ?? []).filter(VGPUType.isKernelTypeID).map { id in
             let typeDir = dir.directory(id)
             let description = typeDir?.read("description")
             return VGPUType(parent: parent, interface: .mdev, id: id, name: typeDir?.read("name"),
@@ -108,7 +108,7 @@ public struct VGPUDiscovery {
         for name in sysfs.list(.sysBusMdevDevices) ?? [] {
             guard let uuid = UUID(uuidString: name) else { continue }
             let dir = HostPath.sysBusMdevDevices.child(name)
-            let type = sysfs.linkName(dir.child("mdev_type")) ?? "?"
+            let type = sysfs.linkName(dir.child("mdev_type")).flatMap { VGPUType.isKernelTypeID($0) ? $0 : nil } ?? "?"
             // The mdev's directory sits under its parent's: .../<parent>/<uuid>.
             let parent = sysfs.physicalPath(ofMdev: name)?.last ?? "?"
             result.append(VGPUInstance(uuid: uuid, address: nil, parent: parent, interface: .mdev, type: type,

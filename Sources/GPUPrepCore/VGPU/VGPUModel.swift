@@ -2,6 +2,14 @@ import FoundationEssentials
 
 /// A vGPU type one parent offers.
 public struct VGPUType: Sendable, Equatable {
+    /// Whether a directory name can be a type the kernel made: `<driver>-<type>` of a driver's
+    /// own names (`nvidia-256`, `i915-GVTg_V5_4`, `mtty-2`). Anything else in a tree (a new line,
+    /// a quote, `]`) is no type: it would end up in a Nova section header or a YAML key, so it
+    /// is left out of every list.
+    public static func isKernelTypeID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.:".contains($0)) }
+    }
+
     /// A PCI address, or the name of a non-PCI mdev parent (`mtty`, `nvidia`).
     public var parent: String
     public var interface: VGPUInterface
