@@ -47,12 +47,16 @@ public struct PCIDetails: Sendable, Equatable {
 /// directories (see SysfsDirectory), and libpci's `details` only where sysfs lacks them.
 public final class LibPCI {
     private let access: UnsafeMutablePointer<pci_access>
+    private let root: HostRoot
+    /// Per function read so far: nil when libpci may read it, else why not (see PCIInputs).
+    private var outside: [Int: String?] = [:]
     /// The functions found by the scan, in libpci's order.
     public private(set) var functions: [PCIDeviceHandle] = []
 
     /// Opens libpci on the tree under `root`. `idsPath` overrides the pci.ids database (as `lspci -i`).
     /// Wraps pci_alloc, pci_init and pci_scan_bus.
     public init(root: HostRoot, idsPath: String? = nil) throws(SystemError) {
+        self.root = root
         let sysfsPath = root.path(.sysBusPCI)
         var message = [CChar](repeating: 0, count: 512)
         guard let opened = gp_pci_open(sysfsPath, idsPath, &message, message.count) else {
@@ -81,6 +85,7 @@ public final class LibPCI {
     public func details(_ handle: PCIDeviceHandle) -> PCIDetails {
         let device = handle.raw
         var result = PCIDetails()
+        if let why = outsideRoot(handle) { result.error = why; return result }
         var message = [CChar](repeating: 0, count: 512)
         let flags = PCI_FILL_SUBSYS | PCI_FILL_NUMA_NODE | PCI_FILL_MODULE_ALIAS
         guard gp_pci_fill(device, UInt32(flags), &message, message.count) == 0 else {
@@ -104,6 +109,7 @@ public final class LibPCI {
     /// Reads `count` bytes of configuration space at `offset`; nil when they cannot be read
     /// (no `config` file, a short file, or a function that answers all ones). Wraps pci_read_block.
     public func config(_ handle: PCIDeviceHandle, offset: Int, count: Int) -> [UInt8]? {
+        guard outsideRoot(handle) == nil else { return nil }
         let device = handle.raw
         var bytes = [UInt8](repeating: 0, count: count)
         guard gp_pci_read(device, Int32(offset), &bytes, Int32(count)) == 1 else { return nil }
@@ -134,11 +140,29 @@ public final class LibPCI {
     /// upstream port, 6 switch downstream port, ... Nil for a conventional PCI function or when
     /// config space cannot be read. Wraps pci_find_cap(PCI_CAP_ID_EXP).
     public func pcieType(_ handle: PCIDeviceHandle) -> UInt8? {
+        guard outsideRoot(handle) == nil else { return nil }
         var message = [CChar](repeating: 0, count: 512)
         guard gp_pci_fill(handle.raw, UInt32(PCI_FILL_CAPS), &message, message.count) == 0 else { return nil }
         let offset = gp_pci_find_cap(handle.raw, UInt32(PCI_CAP_ID_EXP), UInt32(PCI_CAP_NORMAL))
         guard offset >= 0, let flags = config(handle, offset: Int(offset) + 2, count: 1)?.first else { return nil }
         return (flags >> 4) & 0x0f
+    }
+
+    /// Nil when libpci may read the function's files; else why not: its entry or an attribute
+    /// libpci reads is a link out of the root (PCIInputs). Checked once per function, when it is
+    /// first read, so a scan that reads a few functions of thousands checks only those.
+    public func outsideRoot(_ handle: PCIDeviceHandle) -> String? {
+        let key = Int(handle.domain) << 16 | Int(handle.bus) << 8 | Int(handle.device) << 3 | Int(handle.function)
+        if let known = outside[key] { return known }
+        let name = hex(handle.domain, 4) + ":" + hex(UInt32(handle.bus), 2) + ":" + hex(UInt32(handle.device), 2) + "." + String(handle.function)
+        let why = PCIInputs.outsideRoot(root: root, device: name).map { "\($0.path) is \($0.kind): not read" }
+        outside[key] = .some(why)
+        return why
+    }
+
+    private func hex(_ value: UInt32, _ width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     /// Names from the pci.ids database, as `lspci -nn` shows them. Wraps pci_lookup_name.

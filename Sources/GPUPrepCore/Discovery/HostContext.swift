@@ -28,13 +28,10 @@ public final class HostContext {
         if let openedPCI { return openedPCI }
         // Every command that reads devices comes here first: a tree whose modprobe.d or module
         // indexes libkmod cannot safely read (a FIFO blocks it for ever, a link leads out of the
-        // root), or whose devices libpci would read through a link out of it, is refused here,
-        // before anything is read or changed.
+        // root) is refused here, before anything is read or changed. (What libpci reads of each
+        // function is checked as it is read: LibPCI.outsideRoot.)
         _ = kmod()
         if let kmodRefusal { throw kmodRefusal }
-        if let (path, kind) = PCIInputs.firstHostile(root: root) {
-            throw GPUPrepError(.invalidRoot, "\(root.display): \(path) is \(kind): the tree is damaged or hostile (make it a file or directory inside the root); nothing was read or changed")
-        }
         guard sysfs.exists(.sysBusPCIDevices) else {
             throw GPUPrepError(.noPCIBus, "\(root.display): no PCI devices directory (sys/bus/pci/devices): is this a Linux host tree with sysfs mounted?")
         }

@@ -112,6 +112,9 @@ public struct PCIDiscovery {
     public func isolation(_ address: PCIAddress) throws(GPUPrepError) -> (acs: ACSRegisters?, pcieType: UInt8?) {
         let pci = try host.pci()
         guard let handle = pci.functions.first(where: { PCIAddress($0) == address }) else { return (nil, nil) }
+        if let why = pci.outsideRoot(handle) {
+            throw GPUPrepError(.invalidRoot, "\(host.root.display): \(why): the tree is damaged or hostile (make it a file inside the root); nothing was changed")
+        }
         return (pci.acs(handle), pci.pcieType(handle))
     }
 
