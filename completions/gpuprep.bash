@@ -282,7 +282,7 @@ _gpuprep_conflicts() {
 
 _gpuprep_bind() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --release --release-display --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --driver)
     __gpuprep_offer_flags_options -1
@@ -314,7 +314,7 @@ _gpuprep_bind() {
 
 _gpuprep_unbind() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --release --release-display --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids)
     __gpuprep_offer_flags_options -1
@@ -479,7 +479,7 @@ _gpuprep_sriov() {
 
 _gpuprep_sriov_enable() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --force --persist --dry-run --version -h --help)
+    non_repeating_flags=(--json --no-color --force --persist --dry-run --release --release-display --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --count)
     __gpuprep_offer_flags_options 1
@@ -510,7 +510,7 @@ _gpuprep_sriov_enable() {
 
 _gpuprep_sriov_disable() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --force --persist --dry-run --version -h --help)
+    non_repeating_flags=(--json --no-color --force --persist --dry-run --release --release-display --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids)
     __gpuprep_offer_flags_options 1
@@ -538,7 +538,7 @@ _gpuprep_sriov_disable() {
 
 _gpuprep_apply() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --check --boot --persist --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --check --boot --persist --release --release-display --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids -f --file --profile --wait)
     __gpuprep_offer_flags_options 0

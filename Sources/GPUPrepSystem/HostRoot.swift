@@ -143,6 +143,9 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let proxmoxBootTool = HostPath(unchecked: "/usr/sbin/proxmox-boot-tool")
     /// NVIDIA's tool for enabling a GPU's VFs, installed with its vGPU host driver.
     public static let sriovManage = HostPath(unchecked: "/usr/lib/nvidia/sriov-manage")
+    /// systemd's systemctl where it installs it (shown in plans under --root; the live host's is
+    /// looked up on PATH).
+    public static let systemctl = HostPath(unchecked: "/usr/bin/systemctl")
     public static let defaultGrub = HostPath(unchecked: "/etc/default/grub")
     public static let defaultGrubD = HostPath(unchecked: "/etc/default/grub.d")
     public static let blsEntries = HostPath(unchecked: "/boot/loader/entries")

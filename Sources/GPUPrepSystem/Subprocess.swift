@@ -83,6 +83,19 @@ public enum Subprocess {
         return path.lastIndex(of: "/").map { String(path[..<$0]) }
     }
 
+    /// The program `name` as a shell finds it: the first executable `DIR/name` of PATH whose
+    /// DIR is absolute and made of plain names (sudo sets PATH to its secure_path), or nil.
+    public static func findOnPath(_ name: String) -> HostPath? {
+        guard HostPath.isPlainName(name), let path = getenv("PATH").map({ String(cString: $0) }) else { return nil }
+        for directory in path.split(separator: ":").map(String.init) where directory.hasPrefix("/") {
+            let parts = directory.split(separator: "/").map(String.init)
+            guard parts.allSatisfy(HostPath.isPlainName) else { continue }
+            let candidate = HostPath.trusted("/" + (parts + [name]).joined(separator: "/"))
+            if isExecutable(candidate.string) { return candidate }
+        }
+        return nil
+    }
+
     /// Whether a path names an executable file.
     public static func isExecutable(_ path: String) -> Bool {
         var info = stat()

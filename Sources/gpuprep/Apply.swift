@@ -59,6 +59,8 @@ struct Apply: ParsableCommand {
                              discussion: "Writes /etc/systemd/system/gpuprep-apply.service (linked from multi-user.target.wants; with --profile, the unit applies that profile) and, for passthrough entries, the files bind --persist writes. With -f FILE, FILE is installed as /etc/gpuprep/gpuprep.yaml, the file the unit applies (refused when that file was written by hand and says something else)."))
     var persist = false
 
+    @OptionGroup var release: ReleaseOptions
+
     func run() throws {
         try global.runReporting { () throws(GPUPrepError) in
             if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
@@ -69,6 +71,7 @@ struct Apply: ParsableCommand {
             session.lockTimeoutSeconds = boot ? Double(wait) : 10
             var planner = ApplyPlanner(layout: layout, persist: persist)
             planner.profile = profile
+            planner.release = release.choice
             if file != nil { planner.persistedFile = (text, shown) }
             var run = ApplyRun(planner: planner, session: session)
             run.check = check

@@ -16,13 +16,29 @@ struct ChangeOptions: ParsableArguments {
                              discussion: "Writes /etc/udev/rules.d/61-gpuprep-vfio.rules, /etc/modules-load.d/gpuprep-vfio.conf and /etc/modprobe.d/gpuprep-vfio.conf, atomically."))
     var persist = false
 
+    @OptionGroup var release: ReleaseOptions
+
     /// Plans with the planner, then (unless a dry run) applies under the host lock.
     func execute(_ global: GlobalOptions, command: String,
                  plan makePlan: (BindPlanner) throws(GPUPrepError) -> ChangePlan) throws {
         try applyChange(global, command: command, dryRun: dryRun) { (host) throws(GPUPrepError) in
-            ChangeReport(command: command, dryRun: dryRun, plan: try makePlan(try BindPlanner(host: host)), outcome: nil)
+            var planner = try BindPlanner(host: host)
+            planner.release = release.choice
+            return ChangeReport(command: command, dryRun: dryRun, plan: try makePlan(planner), outcome: nil)
         }
     }
+}
+
+/// Stopping what holds a GPU for the change, and starting it again after (opt-in).
+struct ReleaseOptions: ParsableArguments {
+    @Flag(help: ArgumentHelp("Stop NVIDIA's services that hold the devices (nvidia-persistenced, nvidia-fabricmanager) for the change, and start them again after, also when it fails or is interrupted.",
+                             discussion: "A VM or any other process holding a device is never touched: the change is refused, naming it. Runs systemctl on the live host only; under --root the plan shows what it would stop."))
+    var release = false
+
+    @Flag(help: "Also stop the display manager (and with it the display server holding a GPU) for the change, and start it again after.")
+    var releaseDisplay = false
+
+    var choice: ReleaseChoice { ReleaseChoice(services: release || releaseDisplay, display: releaseDisplay) }
 }
 
 /// Runs a change through the library's ChangeSession (root check, plan, lock, apply) and renders

@@ -30,10 +30,14 @@ struct SRIOV: ParsableCommand {
         @Flag(help: "Print every write in order and change nothing.")
         var dryRun = false
 
+        @OptionGroup var release: ReleaseOptions
+
         func run() throws {
             try applyChange(global, command: "sriov", dryRun: dryRun) { (host) throws(GPUPrepError) in
                 guard let pf = try parseAddresses([address]).first else { throw GPUPrepError(.usage, "name the GPU") }
-                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planEnable(pf, count: count, force: force, persist: persist), outcome: nil)
+                var planner = SRIOVPlanner(host: host)
+                planner.release = release.choice
+                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try planner.planEnable(pf, count: count, force: force, persist: persist), outcome: nil)
             }
         }
     }
@@ -57,10 +61,14 @@ struct SRIOV: ParsableCommand {
         @Flag(help: "Print every write in order and change nothing.")
         var dryRun = false
 
+        @OptionGroup var release: ReleaseOptions
+
         func run() throws {
             try applyChange(global, command: "sriov", dryRun: dryRun) { (host) throws(GPUPrepError) in
                 guard let pf = try parseAddresses([address]).first else { throw GPUPrepError(.usage, "name the GPU") }
-                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try SRIOVPlanner(host: host).planDisable(pf, force: force, persist: persist), outcome: nil)
+                var planner = SRIOVPlanner(host: host)
+                planner.release = release.choice
+                return ChangeReport(command: "sriov", dryRun: dryRun, plan: try planner.planDisable(pf, force: force, persist: persist), outcome: nil)
             }
         }
     }

@@ -112,10 +112,46 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
     private(set) var programs: [String] = []
     func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
         programs.append(([program.string] + arguments).joined(separator: " "))
+        if program.string.hasSuffix("/systemctl") { return try systemctl(program, arguments) }
         guard arguments.count == 2, arguments[0] == "-e",
               let total = try? String(contentsOf: host.root.appendingPathComponent(host.devicePath(arguments[1]) + "/sriov_totalvfs"), encoding: .utf8)
         else { throw .program(path: program.string, status: 1, output: "usage") }
         try write(HostPath.sysBusPCIDevices.child(arguments[1], "sriov_numvfs"), total)
+    }
+
+    /// systemd, as far as --release needs it: `stop UNIT` ends the unit's processes (those whose
+    /// cgroup names it: their /proc entries go), `start UNIT` brings them back as they were.
+    /// `systemctlFails`: a call (`start nvidia-persistenced.service`) that fails; `stopLeavesProcesses`:
+    /// stop returns while the processes stay (one started outside the unit).
+    var systemctlFails: String?
+    var stopLeavesProcesses = false
+    private var stoppedUnits: [String: [String]] = [:]
+    private lazy var stash = FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-stopped-\(UUID().uuidString)")
+    func systemctl(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
+        let call = arguments.joined(separator: " ")
+        guard arguments.count == 2 else { throw .program(path: program.string, status: 1, output: "usage") }
+        if call == systemctlFails { throw .program(path: program.string, status: 1, output: "Job for \(arguments[1]) failed.") }
+        let fm = FileManager.default
+        let proc = host.root.appendingPathComponent("proc")
+        do {
+            switch arguments[0] {
+            case "stop":
+                guard !stopLeavesProcesses else { return }
+                let pids = (try fm.contentsOfDirectory(atPath: proc.path)).filter { pid in
+                    Int(pid) != nil && ((try? String(contentsOf: proc.appendingPathComponent("\(pid)/cgroup"), encoding: .utf8))?.contains("/" + arguments[1]) ?? false)
+                }
+                try fm.createDirectory(at: stash, withIntermediateDirectories: true)
+                for pid in pids { try fm.moveItem(at: proc.appendingPathComponent(pid), to: stash.appendingPathComponent(pid)) }
+                stoppedUnits[arguments[1], default: []] += pids
+            case "start":
+                for pid in stoppedUnits.removeValue(forKey: arguments[1]) ?? [] {
+                    try fm.moveItem(at: stash.appendingPathComponent(pid), to: proc.appendingPathComponent(pid))
+                }
+            default: throw SystemError.program(path: program.string, status: 1, output: "unknown command")
+            }
+        } catch let error as SystemError { throw error } catch {
+            throw .program(path: program.string, status: 1, output: "\(error)")
+        }
     }
 
     func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) {

@@ -273,8 +273,10 @@ public final class FakeHost {
 
     /// A process with open files (`/proc/PID/fd/N` links, `/proc/PID/comm`) and, if given, its
     /// command line (`/proc/PID/cmdline`, NUL-separated as the kernel writes it).
-    public func addProcess(pid: Int, name: String, openFiles: [String], arguments: [String]? = nil) throws {
+    /// `cgroup`: its line of `/proc/PID/cgroup` (`0::/system.slice/nvidia-persistenced.service`).
+    public func addProcess(pid: Int, name: String, openFiles: [String], arguments: [String]? = nil, cgroup: String? = nil) throws {
         try write("proc/\(pid)/comm", name)
+        if let cgroup { try write("proc/\(pid)/cgroup", cgroup + "\n") }
         if let arguments { try write("proc/\(pid)/cmdline", arguments.map { $0 + "\0" }.joined()) }
         try mkdir("proc/\(pid)/fd")
         for (fd, target) in openFiles.enumerated() {

@@ -18,6 +18,8 @@ public struct ApplyPlanner {
     public var persistedFile: (text: String, shown: String)?
     /// The profile chosen, which the boot unit then chooses too.
     public var profile: String?
+    /// Which holders the change may stop and start again (--release, --release-display).
+    public var release = ReleaseChoice()
     let readings = HostReadings()
 
     public init(layout: HostLayout, persist: Bool = false) {
@@ -123,7 +125,8 @@ public struct ApplyPlanner {
     // MARK: bindings
 
     func bind(_ entry: HostLayout.Passthrough, host: HostContext) throws(GPUPrepError) -> Part {
-        let planner = try readings.bindPlanner(host)
+        var planner = try readings.bindPlanner(host)
+        planner.release = release
         let targets = try functions(entry.match, planner.functions, host: host)
         var part = Part()
         guard !targets.isEmpty else {
@@ -140,7 +143,8 @@ public struct ApplyPlanner {
     func setVFs(_ entry: HostLayout.SRIOVEntry, host: HostContext) throws(GPUPrepError) -> Part {
         let all = try readings.functions(host)
         var part = Part()
-        let planner = SRIOVPlanner(host: host)
+        var planner = SRIOVPlanner(host: host)
+        planner.release = release
         for target in try functions(entry.match, all, host: host) {
             if entry.onlyWhereCapable && ((target.sriov?.totalVFs ?? 0) == 0 || (target.sriov?.numVFs ?? 0) > 0) { continue }
             // A vgpu-device-manager file names GPUs by index or as all of them: one passed through
@@ -269,5 +273,12 @@ extension ChangePlan {
         fileChanges += other.fileChanges.filter { !fileChanges.contains($0) }
         warnings += other.warnings
         notes += other.notes
+        for release in other.releases {
+            if let index = releases.firstIndex(where: { $0.unit == release.unit }) {
+                releases[index].holders += release.holders.filter { !releases[index].holders.contains($0) }
+            } else {
+                releases.append(release)
+            }
+        }
     }
 }

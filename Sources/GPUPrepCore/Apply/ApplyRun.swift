@@ -58,6 +58,8 @@ public struct ApplyRun {
             }
             report.plan.merge(part.plan)
             guard !part.plan.isEmpty else { continue }
+            let stopping = part.plan.releases.filter { release in !transaction.released.contains { $0.unit == release.unit } }
+            if !applier.release(stopping, in: &transaction) { applier.rollBack(&transaction); break }
             if !applier.carryOut(part.plan, in: &transaction) { applier.rollBack(&transaction); break }
             report.created += part.created
             report.destroyed += part.destroyed
@@ -86,6 +88,7 @@ public struct ApplyRun {
             }
         }
         applier.rollBackIfInterrupted(&transaction)
+        applier.startReleased(&transaction)
         report.outcome = applier.finish(transaction)
         if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
         if let now = try? session.open() { report.after = LayoutState.read(planner, host: now) }

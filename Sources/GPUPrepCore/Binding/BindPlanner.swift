@@ -22,9 +22,16 @@ public struct ChangePlan: Sendable {
     public var warnings: [String] = []
     /// What the user should know that is not a warning (a vGPU that already exists).
     public var notes: [String] = []
+    /// Services stopped before the change and started again after it, whatever happens
+    /// (--release, --release-display): see ServiceRelease.
+    public var releases: [ServiceRelease] = []
 
-    public var steps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
-    public var isEmpty: Bool { steps.isEmpty }
+    /// Every step in the order it is carried out: services released, the change, services back.
+    public var steps: [Step] { releases.map(\.stop) + changeSteps + releases.reversed().map(\.start) }
+    /// The change itself, without the services it stops and starts.
+    public var changeSteps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
+    /// Nothing to change: then no service is stopped either.
+    public var isEmpty: Bool { changeSteps.isEmpty }
 
     /// The safety checks' verdict: no reason, nothing to say; with --force, each becomes a
     /// warning; without, the change is refused with every reason at once (exit 65).
@@ -41,14 +48,19 @@ public struct BindPlanner {
     public let functions: [PCIFunction]
     let byAddress: [PCIAddress: PCIFunction]
     let openFiles: OpenFiles
+    /// Who holds each function's nodes.
+    public let holders: DeviceHolders
     /// The vGPUs and VF assignments that a driver change would destroy.
     let dependents: Dependents
+    /// Which holders the change may stop and start again (--release, --release-display).
+    public var release = ReleaseChoice()
 
     public init(host: HostContext) throws(GPUPrepError) {
         self.host = host
         functions = try PCIDiscovery(host: host).functions(.all, headerTypes: true)
         byAddress = Dictionary(uniqueKeysWithValues: functions.map { ($0.address, $0) })
         openFiles = OpenFiles.scan(host)
+        holders = DeviceHolders(files: openFiles, sysfs: host.sysfs)
         dependents = Dependents(host: host, functions: functions, openFiles: openFiles)
     }
 
@@ -79,6 +91,9 @@ public struct BindPlanner {
             refusals += unsafeBindReasons(function, moving: moving, plan: &plan, groupsSaid: &groupsSaid)
             plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
                                              steps: Self.bindSteps(function, to: driver.driver)))
+        }
+        if let fabric = NVLinkFabric(functions), let split = fabric.bindWarning(moving: Set(plan.devices.map(\.function.address))) {
+            plan.warnings.append(split)
         }
         // Every reason for every device at once, so that one run tells the whole story.
         try plan.refuse(refusals, unless: force)
@@ -150,10 +165,9 @@ public struct BindPlanner {
         } else {
             plan.warnings.append("\(f.address) has no IOMMU group: vfio-pci can bind it, but no VM can use it until the IOMMU is on")
         }
-        let busy = openFiles.holders(of: deviceNodes(f))
+        let busy = plan.release(holders.holders(f), release, sysfs: host.sysfs)
         if !busy.isEmpty {
-            let list = busy.map { "\($0.node) is open by \($0.process.described)" }.joined(separator: ", ")
-            reasons.append("\(f.address) is in use: \(list); stop \(busy.count == 1 ? "it" : "them") first")
+            reasons.append("\(f.address) is in use: \(busy.described); \(busy.advice)")
         }
         reasons += dependents.reasons(for: f.address)
         // The VFs go with their PF's driver (its remove disables SR-IOV), and with them every
@@ -162,26 +176,6 @@ public struct BindPlanner {
             plan.notes.append("\(f.address)'s \(vfs) VF\(vfs == 1 ? "" : "s") go\(vfs == 1 ? "es" : "") with it: leaving \(f.driver ?? "its driver") disables SR-IOV, and the host can make no vGPU on it until it is back on nvidia with its VFs enabled")
         }
         return reasons
-    }
-
-    /// The device nodes through which processes use a function: its DRM nodes, NVIDIA's
-    /// /dev/nvidiaN (minor from /proc/driver/nvidia), and /dev/vfio/N while on a VFIO driver.
-    func deviceNodes(_ f: PCIFunction) -> [String] {
-        let sysfs = host.sysfs
-        var nodes: [String] = []
-        for name in sysfs.list(PCIPaths.device(f.address).child("drm")) ?? [] where name.hasPrefix("card") || name.hasPrefix("renderD") {
-            nodes.append(HostPath.devDRI.child(name).string)
-        }
-        if f.driver == "nvidia",
-           let info = sysfs.read(HostPath.proc.child("driver", "nvidia", "gpus", f.address.description, "information")),
-           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("Device Minor:") }),
-           let minor = Int(line.dropFirst("Device Minor:".count).trimmed()) {
-            nodes.append(HostPath.dev.child("nvidia\(minor)").string)
-        }
-        if let driver = f.driver, VFIORule.isVFIODriver(driver), let group = f.iommuGroup {
-            nodes.append(HostPath.devVFIO.child(String(group)).string)
-        }
-        return nodes
     }
 
     // MARK: unbind
@@ -205,10 +199,9 @@ public struct BindPlanner {
         for f in targets {
             let onVFIO = f.driver.map { VFIORule.isVFIODriver($0) || $0 == "pci-stub" } ?? false
             guard onVFIO || f.driverOverride != nil else { continue }   // already with the host
-            let busy = openFiles.holders(of: deviceNodes(f))
+            let busy = plan.release(holders.holders(f), release, sysfs: host.sysfs)
             if !busy.isEmpty {
-                let list = busy.map { "\($0.node) is open by \($0.process.described)" }.joined(separator: ", ")
-                reasons.append("\(f.address) is in use: \(list); shut that VM down first")
+                reasons.append("\(f.address) is in use: \(busy.described); \(busy.advice)")
             }
             if onVFIO { reasons += dependents.reasons(for: f.address) }
             var steps: [Step] = []

@@ -53,7 +53,7 @@ public struct BootLoader: Sendable {
             return "kernelstub " + offs.map { "-d \($0)" }.joined(separator: " ") + " "
                 + offs.compactMap { Self.replacement(for: $0, wanted: wanted) }.map { "-a \($0)" }.joined(separator: " ")
         case .grub, .kernelCmdline, .proxmox:
-            return "in \(kind == .grub ? "the GRUB_CMDLINE_LINUX lines of \(grubAssignment?.file ?? file)" : file.string), replace \(changes.joined(separator: ", ")), then run '\(regenerate ?? "update-grub")' (or 'gpuprep check --fix')"
+            return "in \(kind == .grub ? "GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT of \(grubAssignment?.file ?? file)" : file.string), replace \(changes.joined(separator: ", ")), then run '\(regenerate ?? "update-grub")' (or 'gpuprep check --fix')"
         }
     }
 

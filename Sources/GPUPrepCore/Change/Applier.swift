@@ -44,6 +44,8 @@ public struct Transaction {
     var createdDirectories: [HostPath] = []
     /// Devices with a write still blocked in the kernel, and what that leaves.
     var blocked: [PCIAddress: String] = [:]
+    /// Services stopped for the change (ServiceRelease), in the order they were stopped.
+    var released: [ServiceRelease] = []
     var failure: String?
 
     public init() {}
@@ -67,8 +69,72 @@ public struct Applier {
     /// Applies one plan; on the first failure puts back everything it did.
     public func apply(_ plan: ChangePlan) -> ChangeOutcome {
         var transaction = Transaction()
-        if !carryOut(plan, in: &transaction) { rollBack(&transaction) } else { rollBackIfInterrupted(&transaction) }
+        if !release(plan.releases, in: &transaction) {
+            transaction.outcome.records += plan.changeSteps.map { StepRecord(step: $0, done: false) }
+            rollBack(&transaction)
+        } else if !carryOut(plan, in: &transaction) {
+            rollBack(&transaction)
+        } else {
+            rollBackIfInterrupted(&transaction)
+        }
+        startReleased(&transaction)
         return finish(transaction)
+    }
+
+    /// Stops the services the change releases, each checked to have let go of what it held;
+    /// false (with the failure recorded) when one cannot be stopped or still holds it.
+    public func release(_ releases: [ServiceRelease], in t: inout Transaction) -> Bool {
+        for release in releases {
+            if let error = forward(release.stop, &t) ?? letGo(release) {
+                t.outcome.records.append(StepRecord(step: release.stop, done: false, error: error))
+                t.failure = error
+                // A unit that failed to stop may be half down: it is started again too.
+                t.released.append(release)
+                return false
+            }
+            t.outcome.records.append(StepRecord(step: release.stop, done: true))
+            t.released.append(release)
+        }
+        return true
+    }
+
+    /// Nil once no process of the release holds its node any more (systemctl stop waits for
+    /// the unit's processes, but a process outside it, started by hand, may linger).
+    func letGo(_ release: ServiceRelease) -> String? {
+        var waited = 0
+        while true {
+            let still = release.holders.filter(isStillHeld)
+            if still.isEmpty { return nil }
+            if waited >= verifyTimeoutMilliseconds {
+                return "\(still.described) still, after 'systemctl stop \(release.unit)'"
+            }
+            pause(milliseconds: 50)
+            waited += 50
+        }
+    }
+
+    func isStillHeld(_ holder: Holder) -> Bool {
+        let fds = HostPath.proc.child(String(holder.process.pid), "fd")
+        return (sysfs.list(fds) ?? []).contains { sysfs.linkTarget(fds.child($0)) == holder.path }
+    }
+
+    /// Starts again, in reverse order, every service the change stopped: after the change, or
+    /// after its rollback, or after an interruption. One that does not start is said, with the
+    /// command that starts it, and the host is not called as it was.
+    public func startReleased(_ t: inout Transaction) {
+        guard !t.released.isEmpty else { return }
+        let failed = t.outcome.failure != nil
+        var unstarted: [String] = []
+        for release in t.released.reversed() {
+            let error = perform(release.start)
+            let record = StepRecord(step: release.start, done: error == nil, error: error)
+            if failed { t.outcome.rollback.append(record) } else { t.outcome.records.append(record) }
+            if let error { unstarted.append("\(release.unit) is stopped and could not be started again (\(error)): start it with 'systemctl start \(release.unit)'") }
+        }
+        t.released = []
+        guard !unstarted.isEmpty else { return }
+        let before = t.outcome.failure.map { $0.message + "; " } ?? "the change is done; "
+        t.outcome.failure = GPUPrepError(.rollbackFailed, before + unstarted.joined(separator: "; "))
     }
 
     /// A signal that came during the last step (which is finished, never cut) asked to stop as
@@ -145,7 +211,7 @@ public struct Applier {
         }
         // Steps after the failure are listed as not done, so the plan reads whole.
         let doneCount = t.outcome.records.count - start
-        for step in plan.steps.dropFirst(doneCount) { t.outcome.records.append(StepRecord(step: step, done: false)) }
+        for step in plan.changeSteps.dropFirst(doneCount) { t.outcome.records.append(StepRecord(step: step, done: false)) }
         t.failure = failure
         return failure == nil
     }

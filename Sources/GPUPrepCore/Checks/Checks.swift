@@ -46,7 +46,7 @@ public enum Checks {
     static func enabled(_ s: HostSnapshot) -> Finding {
         let units = s.host.sysfs.list(.sysClassIOMMU) ?? []
         if s.iommuActive {
-            let groups = s.topology.groups.count
+            let groups = s.topology.pciGroups.count
             return Finding("iommu.enabled", .pass, "the IOMMU is on: \(units.count) unit\(units.count == 1 ? "" : "s"), \(groups) group\(groups == 1 ? "" : "s")")
         }
         let remedy: String
@@ -57,7 +57,9 @@ public enum Checks {
         case .arm?: remedy = "enable the SMMU in the firmware setup (arm64 kernels use it without a command-line option; ARM_SMMU_V3 must be built)"
         default: remedy = "enable the IOMMU in the firmware setup and make sure the kernel is not booted with amd_iommu=off or iommu=off"
         }
-        return Finding("iommu.enabled", .fail, "the kernel runs without an IOMMU: no IOMMU groups", remedy: remedy)
+        let mdevGroups = s.topology.groups.count
+        let emulated = mdevGroups == 0 ? "" : " (the \(mdevGroups) group\(mdevGroups == 1 ? "" : "s") there \(mdevGroups == 1 ? "is vfio's" : "are vfio's") own, for mdev vGPUs, made without an IOMMU)"
+        return Finding("iommu.enabled", .fail, "the kernel runs without an IOMMU: no IOMMU unit and no PCI device in a group\(emulated); no device can be passed through", remedy: remedy)
     }
 
     static func cmdline(_ s: HostSnapshot) -> Finding {

@@ -4,9 +4,12 @@ import GPUPrepSystem
 enum GPUChecks {
     static func run(_ s: HostSnapshot) -> [Finding] {
         var findings: [Finding] = []
+        let holders = DeviceHolders.scan(s.host)
         for gpu in s.gpus {
             let name = gpu.deviceName ?? "the GPU"
-            findings.append(driver(gpu, name, variant: s.variantDriver(for: gpu)))
+            let servesVFs = s.topology.functions.contains { $0.physicalFunction == gpu.address && $0.vgpuInterface != nil }
+            findings.append(driver(gpu, name, variant: s.variantDriver(for: gpu), servesVFs: servesVFs))
+            if let held = inUse(gpu, name, s, holders) { findings.append(held) }
             if gpu.bootVGA {
                 findings.append(Finding("gpu.boot_vga", .warn, "\(name) is the boot VGA device: the console runs on it, and passing it through takes the console away",
                                         remedy: "pass another GPU through, or keep a serial/SSH console and bind it with --force", device: gpu.address))
@@ -24,14 +27,42 @@ enum GPUChecks {
             }
             findings.append(group(s, gpu))
         }
+        if let fabric = NVLinkFabric(s.topology.functions) { findings.append(Self.fabric(fabric)) }
         findings.append(display(s))
         return findings
+    }
+
+    /// Who holds the GPU (or its card's other functions), as bind and conflicts say it: a VM
+    /// holding a GPU on VFIO is the GPU in use as meant; anything else holds it from a VM.
+    static func inUse(_ gpu: PCIFunction, _ name: String, _ s: HostSnapshot, _ holders: DeviceHolders) -> Finding? {
+        let card = [gpu] + s.topology.functions.filter { $0.address.slot == gpu.address.slot && $0.address != gpu.address && $0.physicalFunction == nil }
+        var held: [Holder] = []
+        for function in card { for holder in holders.holders(function) where !held.contains(holder) { held.append(holder) } }
+        guard !held.isEmpty else { return nil }
+        if held.allSatisfy({ $0.role == .vm }), gpu.driver.map(VFIORule.isVFIODriver) == true {
+            return Finding("gpu.in_use", .pass, "\(name) is given to a running VM: \(held.described)", device: gpu.address)
+        }
+        return Finding("gpu.in_use", .warn, "\(name) is in use: \(held.described); 'gpuprep bind' refuses it until that lets go",
+                       remedy: held.advice, device: gpu.address)
+    }
+
+    /// The NVLink fabric, said once: its GPUs and switches go to VMs together.
+    static func fabric(_ fabric: NVLinkFabric) -> Finding {
+        let onVFIO = { (f: PCIFunction) in f.driver.map(VFIORule.isVFIODriver) ?? false }
+        let gpusOut = fabric.gpus.filter(onVFIO).count, switchesOut = fabric.switches.filter(onVFIO).count
+        let split = (gpusOut > 0 && switchesOut < fabric.switches.count && switchesOut > 0)
+            || (switchesOut > 0 && gpusOut == 0)
+        if split {
+            return Finding("gpu.nvlink_fabric", .warn, "the NVLink fabric is split: \(gpusOut) of \(fabric.gpus.count) GPUs and \(switchesOut) of \(fabric.switches.count) NVSwitches are on VFIO drivers",
+                           remedy: fabric.models)
+        }
+        return Finding("gpu.nvlink_fabric", .pass, fabric.summary)
     }
 
     /// Which driver holds the GPU, and what that means for a VM.
     /// `variant`: the VFIO variant module that matches the GPU (libkmod), if one does: bind needs
     /// --driver auto to use it (the Grace Hopper GPUs need nvgrace_gpu_vfio_pci).
-    static func driver(_ gpu: PCIFunction, _ name: String, variant: String?) -> Finding {
+    static func driver(_ gpu: PCIFunction, _ name: String, variant: String?, servesVFs: Bool = false) -> Finding {
         let bind = variant.map { "gpuprep bind \(gpu.address) --driver auto moves it to \($0), the VFIO variant driver that matches it" }
             ?? "gpuprep bind \(gpu.address) moves it to vfio-pci"
         guard let driver = gpu.driver else {
@@ -40,7 +71,8 @@ enum GPUChecks {
         if VFIORule.isVFIODriver(driver) {
             return Finding("gpu.driver", .pass, "\(name) is on \(driver): ready to be given to a VM", device: gpu.address)
         }
-        let use = driver == "nvidia" ? (gpu.vgpuInterface != nil ? "the NVIDIA vGPU host driver: it shares the GPU as vGPUs" : "the NVIDIA driver: the host uses it")
+        let use = driver == "nvidia" ? (gpu.vgpuInterface != nil ? "the NVIDIA vGPU host driver: it shares the GPU as vGPUs"
+                                        : servesVFs ? "the NVIDIA vGPU host driver: it shares the GPU as vGPUs on its VFs" : "the NVIDIA driver: the host uses it")
             : "a host driver"
         return Finding("gpu.driver", .pass, "\(name) is on \(driver), \(use); for passthrough, \(bind)", device: gpu.address)
     }

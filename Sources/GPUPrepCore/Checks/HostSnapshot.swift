@@ -48,7 +48,7 @@ public struct HostSnapshot {
     }
 
     /// The IOMMU is working: the kernel made groups.
-    public var iommuActive: Bool { !topology.groups.isEmpty }
+    public var iommuActive: Bool { topology.enabled }
 
     /// Arguments the configured command line must keep or gain: intel_iommu=on on Intel, unless
     /// the kernel turns the IOMMU on without it; iommu=pt is advised everywhere.

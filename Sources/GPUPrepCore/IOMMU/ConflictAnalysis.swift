@@ -16,6 +16,9 @@ public struct Blocker: Sendable {
         case vgpu
         /// The device is the boot VGA device: the host's console runs on it (bind refuses it).
         case bootVGA = "boot-vga"
+        /// A process holds one of the device's own nodes (/dev/nvidiaN, a DRM node, an
+        /// NVSwitch's): bind refuses it until that process lets go (see DeviceHolders).
+        case inUse = "in-use"
     }
 
     public var kind: Kind
@@ -35,6 +38,8 @@ public struct Conflict: Sendable {
     public var explanation: String?
     /// What to do next, in one line.
     public var nextStep: String?
+    /// Every process holding a node of the device or of its card's other functions.
+    public var holders: [Holder] = []
 }
 
 /// What stops each GPU (or each given device) from being assigned to a VM.
@@ -69,12 +74,19 @@ public struct ConflictAnalysis: Sendable {
         }
         let users = OpenFiles.scan(host)
         let holdings = GPUHoldings.read(host, openFiles: users, withCapacity: false)
+        let holders = DeviceHolders(files: users, sysfs: host.sysfs)
+        let fabric = NVLinkFabric(topology.functions)
         var warnings: [String] = []
+        if let fabric, targets.contains(where: fabric.contains) { warnings.append(fabric.summary) }
         if users.unreadable > 0 {
             warnings.append("the open files of \(users.unreadable) processes could not be read: run as root to see every process holding a /dev/vfio group")
         }
         let conflicts = try targets.map { (target) throws(GPUPrepError) -> Conflict in
             var conflict = try conflict(for: target, topology: topology, users: users, discovery: discovery)
+            inUse(target, among: topology.functions, holders: holders, into: &conflict)
+            if let fabric, fabric.contains(target), conflict.blockers.contains(where: { $0.kind == .sharedGroup }) {
+                conflict.nextStep = "an SXM module on an NVSwitch baseboard cannot change slots: enable ACS on the PCIe switch above it in the firmware, or pass every device listed to the same VM"
+            }
             let vgpus = vgpuBlockers(target.address, holdings: holdings)
             if !vgpus.isEmpty {
                 conflict.blockers = vgpus + conflict.blockers
@@ -88,7 +100,7 @@ public struct ConflictAnalysis: Sendable {
     static func conflict(for target: PCIFunction, topology: IOMMUTopology, users: OpenFiles,
                          discovery: PCIDiscovery) throws(GPUPrepError) -> Conflict {
         guard let group = topology.group(target.iommuGroup) else {
-            let reason = "no IOMMU group: the IOMMU is off (enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on, or amd_iommu on AMD); 'gpuprep check' says what is missing"
+            let reason = "no IOMMU group: the IOMMU is off (enable VT-d on Intel or AMD-Vi on AMD in the firmware; Intel kernels also need intel_iommu=on, AMD's is on unless booted with amd_iommu=off); 'gpuprep check' says what is missing"
             return Conflict(device: target, group: nil,
                             blockers: [Blocker(kind: .noIOMMU, address: target.address, driver: target.driver, reason: reason)],
                             explanation: nil, nextStep: "enable the IOMMU, then run 'gpuprep conflicts' again")
@@ -110,7 +122,7 @@ public struct ConflictAnalysis: Sendable {
         }
         for process in users.groupHolders(group.id) {
             blockers.append(Blocker(kind: .groupInUse, address: nil, driver: nil,
-                reason: "IOMMU group \(group.id) is in use: /dev/vfio/\(group.id) is open by \(process.name) (pid \(process.pid)); a VM already owns this group, so no other VM can be given a device in it",
+                reason: "IOMMU group \(group.id) is in use: /dev/vfio/\(group.id) is open by \(process.described); a VM already owns this group, so no other VM can be given a device in it",
                 process: process))
         }
         let explanation = try explain(group: group, target: target, discovery: discovery)
@@ -130,9 +142,36 @@ public struct ConflictAnalysis: Sendable {
         }
     }
 
+    /// The processes holding the device's own nodes, or its card's other functions': each an
+    /// `in-use` blocker, as bind would refuse it, with what to do about them.
+    static func inUse(_ target: PCIFunction, among functions: [PCIFunction], holders: DeviceHolders, into conflict: inout Conflict) {
+        let card = [target] + functions.filter { $0.address.slot == target.address.slot && $0.address != target.address && $0.physicalFunction == nil }
+        var held: [Holder] = []
+        for function in card {
+            for holder in holders.holders(function) where !held.contains(holder) {
+                held.append(holder)
+                // A VM holding the group is said once, as the group's blocker.
+                if holder.path.hasPrefix(HostPath.devVFIO.string + "/"), conflict.blockers.contains(where: { $0.kind == .groupInUse && $0.process == holder.process }) { continue }
+                conflict.blockers.append(Blocker(kind: .inUse, address: function.address, driver: function.driver,
+                    reason: "\(function.address) is in use: \(holder.described); 'gpuprep bind' refuses it until that lets go", process: holder.process))
+            }
+        }
+        conflict.holders = held
+        // Said as the next step only when nothing else stands in the way of 'gpuprep bind'.
+        guard !held.isEmpty, conflict.blockers.allSatisfy({ $0.kind == .inUse || $0.kind == .companion }) else { return }
+        let roles = held.map(\.role)
+        if roles.allSatisfy({ if case .service = $0 { return true } else { return false } }) {
+            conflict.nextStep = "gpuprep bind \(target.address) --release (stops \(Set(held.compactMap { if case let .service(unit) = $0.role { unit } else { nil } }).sorted().joined(separator: ", ")) for the change and starts it again after)"
+        } else if roles.allSatisfy({ if case .vm = $0 { return false } else if case .other = $0 { return false } else { return true } }) {
+            conflict.nextStep = "gpuprep bind \(target.address) --release-display (stops the display manager for the change and starts it again after; the host's desktop closes)"
+        } else {
+            conflict.nextStep = held.advice + "; then 'gpuprep bind \(target.address)'"
+        }
+    }
+
     static func nextStep(target: PCIFunction, blockers: [Blocker]) -> String? {
-        if blockers.contains(where: { $0.kind == .groupInUse }) {
-            return "stop the VM that holds the group, or give it this device instead"
+        if let holder = blockers.first(where: { $0.kind == .groupInUse })?.process {
+            return "\(HolderRole.vm.advice(holder)), or give that VM this device instead"
         }
         if blockers.contains(where: { $0.kind == .sharedGroup }) {
             return "move the card to a slot whose group it has alone (see 'gpuprep iommu'), or also pass every device listed to the same VM"

@@ -7,19 +7,39 @@ public struct HostProcess: Sendable, Equatable, Encodable {
     /// The guest's name when the process is a VMM started with QEMU's `-name` (libvirt writes
     /// `-name guest=NAME,debug-threads=on`; plain QEMU takes `-name NAME`).
     public var vm: String?
-    public init(pid: Int, name: String, vm: String? = nil) { self.pid = pid; self.name = name; self.vm = vm }
-
-    /// `qemu-system-x86 (pid 4242, VM win11)`: how messages name a holder.
-    public var described: String {
-        "\(name) (pid \(pid)\(vm.map { ", VM \($0)" } ?? ""))"
+    /// The systemd unit the process runs in (`nvidia-persistenced.service`, `session-2.scope`),
+    /// from its cgroup; nil when it has none or it cannot be read.
+    public var unit: String?
+    public init(pid: Int, name: String, vm: String? = nil, unit: String? = nil) {
+        self.pid = pid; self.name = name; self.vm = vm; self.unit = unit
     }
 
-    enum Keys: String, CodingKey { case pid, name, vm }
+    /// `qemu-system-x86 (pid 4242, VM win11)`, `nvidia-persistenced (pid 912, nvidia-persistenced.service)`:
+    /// how messages name a holder. Names from the tree are shown escaped.
+    public var described: String {
+        let unitShown = unit.flatMap { vm == nil && $0.hasSuffix(".service") ? ", \($0.shownAsName)" : nil } ?? ""
+        return "\(name.shownAsName) (pid \(pid)\(vm.map { ", VM \($0.shownAsName)" } ?? "")\(unitShown))"
+    }
+
+    enum Keys: String, CodingKey { case pid, name, vm, unit }
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(pid, forKey: .pid)
         try c.encode(name, forKey: .name)
         try c.encode(vm, forKey: .vm)
+        try c.encode(unit, forKey: .unit)
+    }
+
+    /// The systemd unit in `/proc/PID/cgroup`: the innermost `.service` or `.scope` of the
+    /// unified hierarchy's line (`0::/system.slice/nvidia-persistenced.service`), or of v1's
+    /// `name=systemd` line. A unit name is plain: anything else is not taken.
+    static func unit(cgroup: String) -> String? {
+        let lines = cgroup.split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("0::") }) ?? lines.first(where: { $0.contains(":name=systemd:") }),
+              let path = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last else { return nil }
+        let unit = path.split(separator: "/").last { $0.hasSuffix(".service") || $0.hasSuffix(".scope") }.map(String.init)
+        guard let unit, unit.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@:\\".contains($0) }), unit.allSatisfy(\.isASCII) else { return nil }
+        return unit
     }
 
     /// The value of QEMU's `-name` option in a NUL-separated command line: `guest=NAME,...` or
@@ -64,7 +84,8 @@ public struct OpenFiles: Sendable {
             let targets = Set(fds.compactMap { sysfs.linkTarget(dir.child("fd", $0)) }.filter { $0.hasPrefix(HostPath.dev.string + "/") })
             guard !targets.isEmpty else { continue }
             let process = HostProcess(pid: pid, name: sysfs.read(dir.child("comm")) ?? "pid \(pid)",
-                                      vm: sysfs.readWhole(dir.child("cmdline")).flatMap(HostProcess.vmName(cmdline:)))
+                                      vm: sysfs.readWhole(dir.child("cmdline")).flatMap(HostProcess.vmName(cmdline:)),
+                                      unit: sysfs.read(dir.child("cgroup")).flatMap(HostProcess.unit(cgroup:)))
             for target in targets { files.holders[target, default: []].append(process) }
         }
         return files

@@ -15,7 +15,9 @@ public struct IOMMUGroup: Sendable {
 
 /// Every IOMMU group of the host, from the groups each PCI function links to.
 public struct IOMMUTopology: Sendable {
-    /// Whether the kernel runs an IOMMU: it has created groups (or registered IOMMU units).
+    /// Whether the kernel runs an IOMMU: it has registered IOMMU units, or put PCI devices in
+    /// groups. Groups of mdevs alone do not count: vfio gives each mdev a group of its own
+    /// without any hardware IOMMU (drivers/vfio/group.c, VFIO_EMULATED_IOMMU).
     public var enabled: Bool
     public var groups: [IOMMUGroup]
     public var functions: [PCIFunction]
@@ -34,8 +36,11 @@ public struct IOMMUTopology: Sendable {
             IOMMUGroup(id: $0, members: members[$0] ?? [], vgpus: mdevs[$0] ?? [])
         }
         let units = host.sysfs.list(.sysClassIOMMU) ?? []
-        return IOMMUTopology(enabled: !groups.isEmpty || !units.isEmpty, groups: groups, functions: functions)
+        return IOMMUTopology(enabled: !members.isEmpty || !units.isEmpty, groups: groups, functions: functions)
     }
+
+    /// The groups of PCI devices: what the IOMMU made (mdevs' groups are vfio's own).
+    public var pciGroups: [IOMMUGroup] { groups.filter { !$0.members.isEmpty } }
 
     public func group(_ id: Int?) -> IOMMUGroup? {
         guard let id else { return nil }

@@ -2,7 +2,9 @@
 public enum IOMMUText {
     public static func render(_ report: IOMMUReport, style: TextStyle) -> String {
         guard report.topology.enabled else {
-            return "The IOMMU is off on \(report.root): no IOMMU groups.\n"
+            let mdev = report.topology.groups.count
+            return "The IOMMU is off on \(report.root): no PCI device is in an IOMMU group, so none can be passed through to a VM.\n"
+                + (mdev == 0 ? "" : "The \(mdev) group\(mdev == 1 ? "" : "s") under /sys/kernel/iommu_groups \(mdev == 1 ? "is" : "are") vfio's own, for mdev vGPUs, which work without an IOMMU.\n")
                 + "Enable VT-d / AMD-Vi in the firmware and boot with intel_iommu=on (Intel); 'gpuprep check' says what is missing.\n"
         }
         let groups = report.groups

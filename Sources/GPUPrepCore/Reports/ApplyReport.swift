@@ -32,7 +32,7 @@ public struct ApplyReport: Sendable, Encodable {
 
     public var failure: GPUPrepError? { outcome?.failure }
 
-    enum Keys: String, CodingKey { case schemaVersion, file, dryRun, check, changed, steps, rollback, devices, created, destroyed, pending, refused, warnings, notes, error, diff }
+    enum Keys: String, CodingKey { case schemaVersion, file, dryRun, check, changed, steps, rollback, devices, created, destroyed, pending, refused, warnings, notes, error, diff, releases }
     enum DiffKeys: String, CodingKey { case before, after }
 
     public func encode(to encoder: Encoder) throws {
@@ -51,6 +51,7 @@ public struct ApplyReport: Sendable, Encodable {
         try c.encode(refused, forKey: .refused)
         try c.encode(plan.warnings, forKey: .warnings)
         try c.encode(plan.notes, forKey: .notes)
+        if !plan.releases.isEmpty { try c.encode(plan.releases, forKey: .releases) }
         try c.encode(outcome?.failure?.message, forKey: .error)
         var diff = c.nestedContainer(keyedBy: DiffKeys.self, forKey: .diff)
         try diff.encode(before, forKey: .before)

@@ -23,7 +23,7 @@ public struct ChangeReport: Encodable, Sendable {
 
     var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
 
-    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, notes, error, diff, next, created, destroyed }
+    enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, notes, error, diff, next, created, destroyed, releases }
     enum StepKeys: String, CodingKey { case action, path, value, done, error }
 
     public func encode(to encoder: Encoder) throws {
@@ -38,6 +38,8 @@ public struct ChangeReport: Encodable, Sendable {
         try c.encode(outcome?.failure?.message, forKey: .error)
         try c.encode(diff, forKey: .diff)
         try c.encode(next, forKey: .next)
+        // --release: the services stopped for the change and what each held.
+        if !plan.releases.isEmpty { try c.encode(plan.releases, forKey: .releases) }
         if let vgpus {
             // Created or destroyed only when the whole change went through, and only what it made:
             // a vGPU that already existed is not created again.

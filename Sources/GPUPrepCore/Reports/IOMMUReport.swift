@@ -58,7 +58,7 @@ public struct ConflictsReport: Encodable, Sendable {
     }
 
     enum Keys: String, CodingKey { case schemaVersion, conflicts, warnings }
-    enum ConflictKeys: String, CodingKey { case device, deviceName, group, assignable, blockers, explanation, nextStep }
+    enum ConflictKeys: String, CodingKey { case device, deviceName, group, assignable, blockers, explanation, nextStep, holders }
     enum BlockerKeys: String, CodingKey { case kind, address, uuid, driver, reason, process }
 
     public func encode(to encoder: Encoder) throws {
@@ -74,6 +74,7 @@ public struct ConflictsReport: Encodable, Sendable {
             try e.encode(conflict.blockers.isEmpty, forKey: .assignable)
             try e.encode(conflict.explanation, forKey: .explanation)
             try e.encode(conflict.nextStep, forKey: .nextStep)
+            try e.encode(conflict.holders, forKey: .holders)
             var blockers = e.nestedUnkeyedContainer(forKey: .blockers)
             for blocker in conflict.blockers {
                 var b = blockers.nestedContainer(keyedBy: BlockerKeys.self)

@@ -114,6 +114,19 @@ struct InstanceJSON: Encodable {
         try c.encode(instance.type, forKey: .type)
         try c.encode(instance.typeName, forKey: .typeName)
         try c.encode(instance.iommuGroup, forKey: .iommuGroup)
-        try c.encode(instance.holders, forKey: .holders)
+        var list = c.nestedUnkeyedContainer(forKey: .holders)
+        for holder in instance.held { try list.encode(HolderJSON(holder)) }
+    }
+
+    /// A holder in the contract's shape ({path, pid, process, vm, unit}), with v1's `name` kept.
+    struct HolderJSON: Encodable {
+        let holder: Holder
+        init(_ holder: Holder) { self.holder = holder }
+        enum Keys: String, CodingKey { case name }
+        func encode(to encoder: Encoder) throws {
+            try holder.encode(to: encoder)
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(holder.process.name, forKey: .name)
+        }
     }
 }

@@ -30,16 +30,26 @@ public struct Dependents: Sendable {
             let what = vfsOnly ? "removing its VFs" : "taking it from its driver"
             reasons.append("\(address) carries \(vgpus.count) vGPU\(vgpus.count == 1 ? "" : "s"): \(list.joined(separator: ", ")); \(what) destroys \(vgpus.count == 1 ? "it" : "them"): destroy \(vgpus.count == 1 ? "it" : "them") first ('gpuprep destroy --all --parent \(address)')")
         }
-        // VFs given to VMs: on a VFIO driver, or held through VFIO.
+        // VFs given to VMs: on a VFIO driver, or held through VFIO. One a VM holds goes back
+        // only once that VM is shut down ('gpuprep unbind' refuses it while it runs).
+        var users: [Holder] = []
+        var idle: [PCIAddress] = []
         let held = functions.filter { $0.physicalFunction == address }.compactMap { vf -> String? in
-            let users = openFiles.vfioHolders(group: vf.iommuGroup, device: HostPath.sysBusPCIDevices.child(vf.address.description), sysfs: sysfs)
-                .map(\.process.described)
+            let holders = openFiles.vfioHolders(group: vf.iommuGroup, device: HostPath.sysBusPCIDevices.child(vf.address.description), sysfs: sysfs)
+                .map { Holder(path: $0.node, process: $0.process) }
             let onVFIO = vf.driver.map(VFIORule.isVFIODriver) ?? false
-            guard onVFIO || !users.isEmpty else { return nil }
-            return "\(vf.address) (on \(vf.driver ?? "no driver")\(users.isEmpty ? "" : ", used by " + Array(Set(users)).sorted().joined(separator: ", ")))"
+            guard onVFIO || !holders.isEmpty else { return nil }
+            if holders.isEmpty { idle.append(vf.address) }
+            users += holders.filter { holder in !users.contains { $0.process.pid == holder.process.pid } }
+            var seen = Set<Int>()
+            let names = holders.map(\.process).filter { seen.insert($0.pid).inserted }.map(\.described)
+            return "\(vf.address) (on \(vf.driver ?? "no driver")\(names.isEmpty ? "" : ", used by " + names.joined(separator: ", ")))"
         }
         if !held.isEmpty {
-            reasons.append("\(address)'s VF\(held.count == 1 ? "" : "s") \(held.joined(separator: ", ")) \(held.count == 1 ? "is" : "are") assigned through VFIO and would be removed: give \(held.count == 1 ? "it" : "them") back first ('gpuprep unbind')")
+            let steps = [users.isEmpty ? nil : users.advice,
+                         idle.isEmpty ? nil : "give \(idle.map(\.description).joined(separator: ", ")) back ('gpuprep unbind \(idle.map(\.description).joined(separator: " "))')"]
+                .compactMap { $0 }.joined(separator: "; ")
+            reasons.append("\(address)'s VF\(held.count == 1 ? "" : "s") \(held.joined(separator: ", ")) \(held.count == 1 ? "is" : "are") assigned through VFIO and would be removed: \(steps) first")
         }
         return reasons
     }

@@ -28,9 +28,8 @@ public struct GPUHoldings: Sendable {
                 // An mdev's own directory, or the VF's: where its vfio-dev/ (iommufd's cdev) is.
                 let device = vgpus[index].uuid.map { HostPath.sysBusMdevDevices.child($0.uuidString.lowercased()) }
                     ?? HostPath.sysBusPCIDevices.child(vgpus[index].address?.description ?? "?")
-                var seen = Set<Int>()
-                vgpus[index].holders = files.vfioHolders(group: vgpus[index].iommuGroup, device: device, sysfs: host.sysfs)
-                    .map(\.process).filter { seen.insert($0.pid).inserted }
+                vgpus[index].held = files.vfioHolders(group: vgpus[index].iommuGroup, device: device, sysfs: host.sysfs)
+                    .map { Holder(path: $0.node, process: $0.process) }
             }
         }
         var physicalFunction: [String: String] = [:]

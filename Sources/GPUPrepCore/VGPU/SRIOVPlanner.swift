@@ -5,6 +5,8 @@ public struct SRIOVPlanner {
     public let host: HostContext
     /// NVIDIA's sriov-manage, when it is installed on the live host (never one in a --root tree).
     public var sriovManage: HostPath?
+    /// Which holders of the GPU the change may stop and start again (--release).
+    public var release = ReleaseChoice()
 
     public init(host: HostContext) {
         self.host = host
@@ -41,7 +43,10 @@ public struct SRIOVPlanner {
         guard (1...total).contains(wanted) else { throw GPUPrepError(.usage, "--count must be between 1 and \(total) for \(address)") }
         let current = numVFs(address) ?? 0
         var plan = ChangePlan()
-        if current != wanted { try plan.refuse(heldThroughVFIO(address), unless: force) }
+        if current != wanted {
+            try plan.refuse(heldThroughVFIO(address), unless: force)
+            holdersOfTheDriver(address, plan: &plan)
+        }
         if persist {
             plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: count.map { .exactly($0) } ?? .max)
         }
@@ -76,9 +81,21 @@ public struct SRIOVPlanner {
         let device = HostPath.sysBusPCIDevices.child(address.description)
         guard let driver = host.sysfs.linkName(device.child("driver")), VFIORule.isVFIODriver(driver) else { return [] }
         let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
-        let holders = (openFiles ?? OpenFiles.scan(host)).vfioHolders(group: group, device: device, sysfs: host.sysfs).map(\.process.described)
+        let holders = (openFiles ?? OpenFiles.scan(host)).vfioHolders(group: group, device: device, sysfs: host.sysfs)
         guard !holders.isEmpty else { return [] }
-        return ["\(address) is on \(driver) and in use by \(Array(Set(holders)).sorted().joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; shut the VM down and 'gpuprep unbind \(address)' first"]
+        return ["\(address) is on \(driver) and in use by \(holders.map(\.process.described).joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; \(holders.map { Holder(path: $0.node, process: $0.process) }.advice), then 'gpuprep unbind \(address)'"]
+    }
+
+    /// Processes holding the GPU through NVIDIA's driver (/dev/nvidiaN): NVIDIA documents that
+    /// sriov-manage then fails with "Cannot obtain unbindLock" (shared/notes/vgpu-and-stacks.md).
+    /// NVIDIA's services among them are stopped for the change with --release; the others are said.
+    func holdersOfTheDriver(_ address: PCIAddress, plan: inout ChangePlan, openFiles: OpenFiles? = nil) {
+        guard host.sysfs.linkName(HostPath.sysBusPCIDevices.child(address.description, "driver")) == "nvidia" else { return }
+        let held = DeviceHolders(files: openFiles ?? OpenFiles.scan(host), sysfs: host.sysfs).holders(at: address)
+        let kept = plan.release(held, release, sysfs: host.sysfs)
+        if !kept.isEmpty {
+            plan.warnings.append("\(address) is in use: \(kept.described); NVIDIA's driver may refuse to change its VFs while it is (\"Cannot obtain unbindLock\"): \(kept.advice)")
+        }
     }
 
     /// Disables the VFs; refused while a VF carries a vGPU or a VM holds one, unless forced.
@@ -90,6 +107,7 @@ public struct SRIOVPlanner {
         guard current != 0 else { return plan }
         let openFiles = OpenFiles.scan(host)
         try plan.refuse(heldThroughVFIO(address, openFiles: openFiles), unless: force)
+        holdersOfTheDriver(address, plan: &plan, openFiles: openFiles)
         // The VFs go, and with them their vGPUs and the VMs they are given to.
         let functions = try PCIDiscovery(host: host).functions(.all)
         try plan.refuse(Dependents(host: host, functions: functions, openFiles: openFiles).reasons(for: address, vfsOnly: true),

@@ -143,8 +143,12 @@ public enum VGPUCapacityModel {
                 entry.creatable = Swift.min(parentsCount, fb)
                 if fb <= parentsCount {
                     entry.limitedBy = .framebuffer
+                    // `total` is this type's share of the card (max_instance × size on mdev), which
+                    // vGPUs of larger types can exceed.
                     entry.reason = used == 0
-                        ? "\(gib(total!)) holds \(total! / size!) of \(gib(size!))"
+                        ? "\(gib(total!)) has room for \(total! / size!) at \(gib(size!)) each"
+                        : used! > total!
+                        ? "\(inUse) use \(gib(used!)); an empty GPU has room for only \(total! / size!) of this type (\(gib(total!)))"
                         : "\(gib(used!)) of \(gib(total!)) in use by \(inUse)"
                 } else {
                     entry.limitedBy = .parents

@@ -59,8 +59,13 @@ public struct VGPUInstance: Sendable, Equatable {
     public var typeName: String?
     /// The IOMMU group a VM would open (/dev/vfio/N).
     public var iommuGroup: Int?
-    /// The processes using it through VFIO (its group or its vfio cdev open): the VM that runs on it.
-    public var holders: [HostProcess] = []
+    /// The nodes held and who holds them: its group or its vfio cdev, open by the VM that runs on it.
+    public var held: [Holder] = []
+    /// The processes using it through VFIO, each once.
+    public var holders: [HostProcess] {
+        var seen = Set<Int>()
+        return held.map(\.process).filter { seen.insert($0.pid).inserted }
+    }
 
     /// Its UUID (mdev) or its VF's address (nvidia-vfio): how commands name it.
     public var name: String { uuid?.uuidString.lowercased() ?? address?.description ?? "?" }
