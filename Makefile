@@ -18,7 +18,7 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
 RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema python3-venv libvirt-clients libxml2-utils
 NOVA_VENV ?= $(HOME)/.cache/gpuprep-nova
-EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy
+EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy dgx-a100-services
 
 .PHONY: deps build demo test test-fleet vmtest vmshell bench bench-smoke bench-hosts generate check-generated examples readme install clean
 

@@ -146,7 +146,7 @@ import Testing
         #expect(rhel["vgpu.display"]?.status == .warn)
     }
 
-    @Test(arguments: ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "p6t6-no-iommu", "gh200-arm64"])
+    @Test(arguments: ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "p6t6-no-iommu", "gh200-arm64", "dgx-a100-services"])
     func golden(host: String) throws {
         let report = try CheckReport.make(host: try context(host))
         try expectGolden(CheckText.render(report, style: TextStyle(color: false)).replacingOccurrences(of: Fixtures.host(host), with: "<root>"),

@@ -4,23 +4,11 @@ import GPUPrepSystem
 import HostFixtures
 import Testing
 
-/// dgx-a100 as an HGX host runs it: nvidia-persistenced holds the /dev/nvidiaN of every GPU on
-/// nvidia (minors from /proc/driver/nvidia), Fabric Manager the NVSwitches' nodes; the first
-/// GPU is on vfio-pci, its group held by a QEMU.
+/// dgx-a100-services, which runs as an HGX host does: nvidia-persistenced holds every GPU on nvidia,
+/// Fabric Manager the NVSwitches, a QEMU the first GPU's group (see Catalog).
 func hgxHost(_ label: String) throws -> FakeHost {
-    let host = try Catalog.build("dgx-a100", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-hgx-\(label)-\(UUID().uuidString)"),
-                                 data: Fixtures.data)
-    var nodes: [String] = []
-    for (minor, bus) in ["0f", "47", "4e", "87", "90", "b7", "bd"].enumerated() {
-        try host.write("proc/driver/nvidia/gpus/0000:\(bus):00.0/information",
-                       "Model: \t\t NVIDIA A100-SXM4-40GB\nIRQ:   \t\t 110\nBus Location: \t 0000:\(bus):00.0\nDevice Minor: \t \(minor)\n")
-        nodes.append("/dev/nvidia\(minor)")
-    }
-    try host.addProcess(pid: 912, name: "nvidia-persistenced", openFiles: nodes + ["/dev/nvidiactl"],
-                        cgroup: "0::/system.slice/nvidia-persistenced.service")
-    try host.addProcess(pid: 913, name: "nv-fabricmanager", openFiles: (0..<6).map { "/dev/nvidia-nvswitch\($0)" } + ["/dev/nvidiactl"],
-                        cgroup: "0::/system.slice/nvidia-fabricmanager.service")
-    return host
+    try Catalog.build("dgx-a100-services", at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-hgx-\(label)-\(UUID().uuidString)"),
+                      data: Fixtures.data)
 }
 
 /// desktop-b550 with GNOME on its host GPU: gnome-shell holds the GT 710's DRM nodes.
@@ -39,7 +27,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
 
 @Suite struct HolderAgreementTests {
     /// conflicts, check and bind name the same processes for the same GPU, in text and JSON.
-    @Test(arguments: [("hgx", "0000:0f:00.0", 912, "nvidia-persistenced"), ("gnome", "0000:04:00.0", 2100, "gnome-shell")])
+    @Test(arguments: [("hgx", "0000:0f:00.0", 912, "nvidia-persiste"), ("gnome", "0000:04:00.0", 2100, "gnome-shell")])
     func everyCommandNamesTheSameHolder(_ kind: String, _ gpu: String, _ pid: Int, _ name: String) throws {
         let host = kind == "hgx" ? try hgxHost("agree") : try gnomeDesktop("agree")
         let conflicts = try Run.gpuprep(["conflicts", gpu, "--json", "--root", host.path])
@@ -71,7 +59,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let host = try hgxHost("switches")
         let bind = try Run.gpuprep(["bind", "0000:c4:00.0", "--dry-run", "--root", host.path])
         #expect(bind.status == 65, "\(bind.stderr)")
-        #expect(bind.stderr.contains("/dev/nvidia-nvswitch0 is open by nv-fabricmanager (pid 913, nvidia-fabricmanager.service)")
+        #expect(bind.stderr.contains("/dev/nvidia-nvswitch0 is open by nv-fabricmanage (pid 913, nvidia-fabricmanager.service)")
                 && bind.stderr.contains("--release"), "\(bind.stderr)")
     }
 
@@ -205,5 +193,23 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(outcome.failure?.message.contains("the change is done; nvidia-persistenced.service is stopped and could not be started again") == true
                 && outcome.failure?.message.contains("'systemctl start nvidia-persistenced.service'") == true, "\(String(describing: outcome.failure))")
         #expect(host.driver(of: "0000:06:00.0") == "vfio-pci")
+    }
+}
+
+@Suite struct HolderRoleTests {
+    func role(_ name: String, unit: String? = nil, vm: String? = nil) -> HolderRole {
+        Holder(path: "/dev/nvidia0", process: HostProcess(pid: 1, name: name, vm: vm, unit: unit)).role
+    }
+
+    /// Daemons started by hand are known by their 15-byte comm; a VM by its guest name; the rest is left alone.
+    @Test func rolesFollowWhatTheKernelShows() {
+        #expect(role("nvidia-persiste") == .service(unit: "nvidia-persistenced.service"))
+        #expect(role("nv-fabricmanage") == .service(unit: "nvidia-fabricmanager.service"))
+        #expect(role("dcgm", unit: "nvidia-dcgm.service") == .other, "a service gpuprep does not know is never stopped")
+        #expect(role("gdm-wayland-ses") == .display)
+        #expect(role("Xorg", unit: "session-c1.scope") == .display)
+        #expect(role("qemu-system-x86", vm: "win11") == .vm)
+        #expect(role("nvidia-persistenced-x") == .other)
+        #expect(HostProcess(pid: 1, name: "x").unit == nil)
     }
 }

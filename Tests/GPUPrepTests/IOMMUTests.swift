@@ -119,7 +119,7 @@ func context(_ host: String) throws -> HostContext {
         #expect(throws: GPUPrepError.self) { try analysis("desktop-b550", ["0000:77:00.0"]) }
     }
 
-    @Test(arguments: ["desktop-b550", "dgx-a100", "laptop-gtx765m", "plx-rtx2080ti", "p6t6-no-iommu", "vgpu-a2-t4-busy"])
+    @Test(arguments: ["desktop-b550", "dgx-a100", "laptop-gtx765m", "plx-rtx2080ti", "p6t6-no-iommu", "vgpu-a2-t4-busy", "dgx-a100-services"])
     func golden(host: String) throws {
         let report = try ConflictsReport.make(host: try context(host), devices: [])
         try expectGolden(ConflictsText.render(report, style: TextStyle(color: false)).replacingOccurrences(of: Fixtures.host(host), with: "<root>"),

@@ -4,13 +4,14 @@ import Foundation
 /// (see Tests/Fixtures/data/SOURCES.md) or modelled on a documented real machine.
 public enum Catalog {
     public static let names = ["desktop-b550", "dgx-a100", "vgpu-l40s-sriov", "vgpu-mdev", "t4-server", "p6t6-no-iommu",
-                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy", "gh200-arm64", "stacks-mix"]
+                               "laptop-gtx765m", "plx-rtx2080ti", "vgpu-a2-t4-busy", "gh200-arm64", "stacks-mix", "dgx-a100-services"]
 
     /// Builds the named host under `root`. `data` is the folder with the real data files.
     public static func build(_ name: String, at root: URL, data: URL) throws -> FakeHost {
         switch name {
         case "desktop-b550": return try desktopB550(root)
         case "dgx-a100": return try dgxA100(root)
+        case "dgx-a100-services": return try dgxA100Services(root)
         case "vgpu-l40s-sriov": return try vgpuL40S(root, data: data)
         case "vgpu-mdev": return try vgpuMdev(root, data: data)
         case "vgpu-a2-t4-busy": return try vgpuA2T4Busy(root, data: data)
@@ -216,6 +217,28 @@ public enum Catalog {
         try host.write("etc/default/grub.d/50-vfio.cfg", "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt\"\n")
         try host.write("usr/sbin/update-grub", "#!/bin/sh\n")
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
+        return host
+    }
+
+    // MARK: dgx-a100-services: the same DGX with NVIDIA's services running
+
+    /// dgx-a100 as it runs with NVIDIA's services: nvidia-persistenced holds /dev/nvidiaN of
+    /// every GPU left on nvidia (the minor in /proc/driver/nvidia/gpus/ADDR/information), Fabric
+    /// Manager the NVSwitches' nodes. Process names as /proc/PID/comm keeps them (15 bytes).
+    static func dgxA100Services(_ root: URL) throws -> FakeHost {
+        let host = try dgxA100(root)
+        var nodes: [String] = []
+        for (minor, bus) in ["0f", "47", "4e", "87", "90", "b7", "bd"].enumerated() {
+            try host.write("proc/driver/nvidia/gpus/0000:\(bus):00.0/information",
+                           "Model: \t\t NVIDIA A100-SXM4-40GB\nIRQ:   \t\t 110\nBus Location: \t 0000:\(bus):00.0\nDevice Minor: \t \(minor)\n")
+            nodes.append("/dev/nvidia\(minor)")
+        }
+        try host.addProcess(pid: 912, name: "nvidia-persiste", openFiles: nodes + ["/dev/nvidiactl"],
+                            cgroup: "0::/system.slice/nvidia-persistenced.service")
+        try host.addProcess(pid: 913, name: "nv-fabricmanage", openFiles: (0..<6).map { "/dev/nvidia-nvswitch\($0)" } + ["/dev/nvidiactl"],
+                            cgroup: "0::/system.slice/nvidia-fabricmanager.service")
+        try host.installUnit("nvidia-persistenced.service", description: "NVIDIA Persistence Daemon", enabled: true)
+        try host.installUnit("nvidia-fabricmanager.service", description: "NVIDIA fabric manager service", enabled: true)
         return host
     }
 

@@ -3,8 +3,10 @@
 /bin/busybox --install -s /bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
 echo "INIT: start uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
+# A line is a module's path, then its parameters, if any.
 while read m; do
-  insmod "/lib/modules/$(uname -r)/$m" 2>/tmp/err || echo "INSMOD FAIL ${m##*/}: $(cat /tmp/err)"
+  set -- $m; f=$1; shift
+  insmod "/lib/modules/$(uname -r)/$f" "$@" 2>/tmp/err || echo "INSMOD FAIL ${f##*/}: $(cat /tmp/err)"
 done < /modules.load
 
 # The host's / read-only, with this guest's proc, sys, dev and modules inside, so that gpuprep

@@ -71,7 +71,7 @@ t1=$(now)
 
 # ---- initramfs: static busybox, modules in dependency order, helper, scenarios, /init --------
 MODDIR=$CACHE/kernel/lib/modules/$KVER
-WANT=(irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci mdev virtio_pci 9pnet_virtio 9p e1000e e1000)
+WANT=(irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci mdev virtio_pci 9pnet_virtio 9p e1000e e1000 bochs)
 declare -A SEEN=(); ORDER=()
 path_of() { awk -F: -v n="${1//-/_}" '{b=$1; sub(".*/","",b); sub("\\.ko(\\..*)?$","",b); gsub("-","_",b); if (b==n) {print $1; exit}}' "$MODDIR/modules.dep"; }
 resolve() { local p=$1 d; [ -n "${SEEN[$p]:-}" ] && return; SEEN[$p]=1
@@ -82,7 +82,12 @@ trap 'rm -rf "$R"' EXIT
 mkdir -p "$R"/{bin,proc,sys,dev,tmp,run,mnt/host,scenarios} "$R/lib/modules/$KVER/extra"
 cp /bin/busybox "$R/bin/busybox"; ln -s busybox "$R/bin/sh"
 cp vfio-group-status hold-open "$R/bin/"
-for p in "${ORDER[@]}"; do install -D -m644 "$MODDIR/$p" "$R/lib/modules/$KVER/$p"; echo "$p" >> "$R/modules.load"; done
+# bochs (a DRM driver with card and render nodes, for the holder scenarios) without fbdev
+# emulation: no framebuffer console to take along when it leaves its driver.
+for p in "${ORDER[@]}"; do
+  install -D -m644 "$MODDIR/$p" "$R/lib/modules/$KVER/$p"
+  case "$p" in */drm_kms_helper.ko*) echo "$p fbdev_emulation=0" ;; *) echo "$p" ;; esac >> "$R/modules.load"
+done
 cp mdev-samples/*.ko test-driver/*.ko "$R/lib/modules/$KVER/extra/"
 cp "$MODDIR"/modules.{builtin,builtin.modinfo,order} "$R/lib/modules/$KVER/"
 depmod -b "$R" "$KVER"        # indexes for the guest's own modules: libkmod reads them in the guest
@@ -101,6 +106,7 @@ QEMU=(qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 2
   -machine q35,kernel-irqchip=split -nodefaults -display none -no-reboot
   -device intel-iommu,intremap=on,caching-mode=on
   -device edu,id=edu0                                       # no host driver, a group of its own
+  -device bochs-display,id=drm0                             # a DRM device (bochs): /dev/dri/card0
   -device pcie-root-port,id=rp1,chassis=1,slot=1
   -device e1000e,id=nic0,bus=rp1                            # a host driver, a group of its own
   -device pcie-root-port,id=rp2,chassis=2,slot=2

@@ -100,6 +100,10 @@ public struct BindPlanner {
         for driver in modules.values.sorted(by: { $0.module < $1.module })
         where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
             plan.moduleLoads.append(Step(action: .loadModule, path: nil, value: driver.module, device: nil))
+            // A module loads only into the running kernel: a run on a --root tree stops at this step.
+            if !host.root.isLiveHost {
+                plan.warnings.append("\(driver.module) is not loaded in \(host.root.display), and gpuprep loads modules only into the running kernel: under --root the real run stops at 'modprobe \(driver.module)' (load it on that host first)")
+            }
         }
         if persist {
             let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }

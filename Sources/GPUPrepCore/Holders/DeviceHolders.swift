@@ -55,11 +55,17 @@ public enum HolderRole: Sendable, Equatable {
     static func of(_ process: HostProcess) -> HolderRole {
         if process.vm != nil || process.name.hasPrefix("qemu-system") || process.name.hasPrefix("qemu-kvm") { return .vm }
         if let unit = process.unit, releasableServices.contains(unit) { return .service(unit: unit) }
-        // nvidia-persistenced started by hand (or in a container) has no unit of its own.
-        if process.name == "nvidia-persistenced" { return .service(unit: "nvidia-persistenced.service") }
-        if process.name == "nv-fabricmanager" || process.name == "nvidia-fabricmanager" { return .service(unit: "nvidia-fabricmanager.service") }
-        if displayServers.contains(process.name) || process.unit.map(displayManagers.contains) == true { return .display }
+        // A daemon started by hand (or in a container) has no unit of its own: known by name.
+        if named(process, "nvidia-persistenced") { return .service(unit: "nvidia-persistenced.service") }
+        if named(process, "nv-fabricmanager") { return .service(unit: "nvidia-fabricmanager.service") }
+        if displayServers.contains(where: { named(process, $0) }) || process.unit.map(displayManagers.contains) == true { return .display }
         return .other
+    }
+
+    /// `/proc/PID/comm` keeps the first 15 bytes of a program's name (TASK_COMM_LEN is 16 with
+    /// the NUL, include/linux/sched.h): nvidia-persistenced reads `nvidia-persiste`.
+    static func named(_ process: HostProcess, _ program: String) -> Bool {
+        process.name == program || (process.name.utf8.count == 15 && program.utf8.starts(with: process.name.utf8))
     }
 
     /// What to do about a holder, in words.
