@@ -185,6 +185,29 @@ func jsonObject(_ text: String) throws -> [String: Any] {
                 == ["stop display-manager.service", "start display-manager.service"], "the next service is not stopped; the first is started again")
     }
 
+    /// apply --release: the same stop and start around a layout's changes, as one transaction.
+    @Test func applyReleasesAroundItsChanges() throws {
+        let (host, kernel, _) = try heldHost("release-apply")
+        let root = host.path
+        var session = ChangeSession(command: "apply", dryRun: false) { () throws(GPUPrepError) in try HostContext(root: root) }
+        session.writer = { _ in kernel }
+        var planner = ApplyPlanner(layout: try layout("version: 1\npassthrough:\n  - match: {address: \"0000:06:00.0\"}\n"))
+        planner.release = ReleaseChoice(services: true, display: true)
+        let report = try ApplyRun(planner: planner, session: session).run()
+        #expect(report.outcome?.failure == nil, "\(String(describing: report.outcome?.failure))")
+        #expect(kernel.programs.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+                == units.map { "stop \($0)" } + units.reversed().map { "start \($0)" })
+        #expect(host.driver(of: "0000:06:00.0") == "vfio-pci" && host.exists("proc/912/fd") && host.exists("proc/777/fd"))
+        // Without --release the same file is refused, naming both holders.
+        let (held, heldKernel, _) = try heldHost("release-apply-refused")
+        var plain = ChangeSession(command: "apply", dryRun: false) { () throws(GPUPrepError) in try HostContext(root: held.path) }
+        plain.writer = { _ in heldKernel }
+        #expect(throws: GPUPrepError.self) {
+            _ = try ApplyRun(planner: ApplyPlanner(layout: try layout("version: 1\npassthrough:\n  - match: {address: \"0000:06:00.0\"}\n")), session: plain).run()
+        }
+        #expect(heldKernel.programs.isEmpty && held.driver(of: "0000:06:00.0") == "nvidia")
+    }
+
     @Test func aServiceThatDoesNotStartAgainIsSaid() throws {
         let (host, kernel, plan) = try heldHost("release-nostart")
         kernel.systemctlFails = "start nvidia-persistenced.service"
