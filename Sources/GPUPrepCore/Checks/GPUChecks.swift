@@ -35,9 +35,7 @@ enum GPUChecks {
     /// Who holds the GPU (or its card's other functions), as bind and conflicts say it: a VM
     /// holding a GPU on VFIO is the GPU in use as meant; anything else holds it from a VM.
     static func inUse(_ gpu: PCIFunction, _ name: String, _ s: HostSnapshot, _ holders: DeviceHolders) -> Finding? {
-        let card = [gpu] + s.topology.functions.filter { $0.address.slot == gpu.address.slot && $0.address != gpu.address && $0.physicalFunction == nil }
-        var held: [Holder] = []
-        for function in card { for holder in holders.holders(function) where !held.contains(holder) { held.append(holder) } }
+        let held = holders.cardHolders(gpu, among: s.topology.functions).map(\.holder)
         guard !held.isEmpty else { return nil }
         if held.allSatisfy({ $0.role == .vm }), gpu.driver.map(VFIORule.isVFIODriver) == true {
             return Finding("gpu.in_use", .pass, "\(name) is given to a running VM: \(held.described)", device: gpu.address)

@@ -113,7 +113,7 @@ public struct DeviceHolders: Sendable {
         let driver = sysfs.linkName(device.child("driver"))
         let nodes = nodes(address, driver: driver, group: sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) },
                           isSwitch: driver == "nvidia-nvswitch")
-        return files.holders(of: nodes).map { Holder(path: $0.node, process: $0.process) }
+        return files.holders(of: nodes)
     }
 
     func nodes(_ address: PCIAddress, driver: String?, group: Int?, isSwitch: Bool) -> [String] {
@@ -144,7 +144,18 @@ public struct DeviceHolders: Sendable {
 
     /// Every process holding a node of `f`, a process once per node.
     public func holders(_ f: PCIFunction) -> [Holder] {
-        files.holders(of: nodes(f)).map { Holder(path: $0.node, process: $0.process) }
+        files.holders(of: nodes(f))
+    }
+
+    /// Every holder of `f` or of its card's other functions (audio, USB, UCSI: what bind takes
+    /// along), each once, with the function it holds.
+    public func cardHolders(_ f: PCIFunction, among functions: [PCIFunction]) -> [(function: PCIFunction, holder: Holder)] {
+        let card = [f] + functions.filter { $0.address.slot == f.address.slot && $0.address != f.address && $0.physicalFunction == nil }
+        var held: [(function: PCIFunction, holder: Holder)] = []
+        for function in card {
+            for holder in holders(function) where !held.contains(where: { $0.holder == holder }) { held.append((function, holder)) }
+        }
+        return held
     }
 
     /// The minor in NVIDIA's `information` file: its `Device Minor:` line.

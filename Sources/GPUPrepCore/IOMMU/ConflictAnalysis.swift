@@ -145,17 +145,14 @@ public struct ConflictAnalysis: Sendable {
     /// The processes holding the device's own nodes, or its card's other functions': each an
     /// `in-use` blocker, as bind would refuse it, with what to do about them.
     static func inUse(_ target: PCIFunction, among functions: [PCIFunction], holders: DeviceHolders, into conflict: inout Conflict) {
-        let card = [target] + functions.filter { $0.address.slot == target.address.slot && $0.address != target.address && $0.physicalFunction == nil }
-        var held: [Holder] = []
-        for function in card {
-            for holder in holders.holders(function) where !held.contains(holder) {
-                held.append(holder)
-                // A VM holding the group is said once, as the group's blocker.
-                if holder.path.hasPrefix(HostPath.devVFIO.string + "/"), conflict.blockers.contains(where: { $0.kind == .groupInUse && $0.process == holder.process }) { continue }
-                conflict.blockers.append(Blocker(kind: .inUse, address: function.address, driver: function.driver,
-                    reason: "\(function.address) is in use: \(holder.described); 'gpuprep bind' refuses it until that lets go", process: holder.process))
-            }
+        let cardHolders = holders.cardHolders(target, among: functions)
+        for (function, holder) in cardHolders {
+            // A VM holding the group is said once, as the group's blocker.
+            if holder.path.hasPrefix(HostPath.devVFIO.string + "/"), conflict.blockers.contains(where: { $0.kind == .groupInUse && $0.process == holder.process }) { continue }
+            conflict.blockers.append(Blocker(kind: .inUse, address: function.address, driver: function.driver,
+                reason: "\(function.address) is in use: \(holder.described); 'gpuprep bind' refuses it until that lets go", process: holder.process))
         }
+        let held = cardHolders.map(\.holder)
         conflict.holders = held
         // Said as the next step only when nothing else stands in the way of 'gpuprep bind'.
         guard !held.isEmpty, conflict.blockers.allSatisfy({ $0.kind == .inUse || $0.kind == .companion }) else { return }

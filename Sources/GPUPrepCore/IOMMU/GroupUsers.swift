@@ -100,7 +100,7 @@ public struct OpenFiles: Sendable {
     /// The processes using a device through VFIO: its group (`/dev/vfio/N`), or its own VFIO
     /// character device (`/dev/vfio/devices/vfioX`, iommufd's cdev, Linux 6.6+), which sysfs
     /// names under the device's `vfio-dev/` directory. `device` is the device's sysfs directory.
-    public func vfioHolders(group: Int?, device: HostPath, sysfs: Sysfs) -> [(node: String, process: HostProcess)] {
+    public func vfioHolders(group: Int?, device: HostPath, sysfs: Sysfs) -> [Holder] {
         var nodes = group.map { [HostPath.devVFIO.child(String($0)).string] } ?? []
         for name in sysfs.list(device.child("vfio-dev")) ?? [] where HostPath.isPlainName(name) {
             nodes.append(HostPath.devVFIO.child("devices", name).string)
@@ -109,8 +109,8 @@ public struct OpenFiles: Sendable {
     }
 
     /// Processes holding any of these device nodes, with the node.
-    public func holders(of nodes: [String]) -> [(node: String, process: HostProcess)] {
-        nodes.flatMap { node in (holders[node] ?? []).map { (node, $0) } }
+    public func holders(of nodes: [String]) -> [Holder] {
+        nodes.flatMap { node in (holders[node] ?? []).map { Holder(path: node, process: $0) } }
     }
 }
 
@@ -122,6 +122,6 @@ extension OpenFiles {
         let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
         let users = scan(host).vfioHolders(group: group, device: device, sysfs: host.sysfs)
         guard !users.isEmpty else { return nil }
-        return users.map { "\($0.node) is held by \($0.process.described)" }.joined(separator: "; ")
+        return users.map { "\($0.path) is held by \($0.process.described)" }.joined(separator: "; ")
     }
 }

@@ -36,7 +36,6 @@ public struct Dependents: Sendable {
         var idle: [PCIAddress] = []
         let held = functions.filter { $0.physicalFunction == address }.compactMap { vf -> String? in
             let holders = openFiles.vfioHolders(group: vf.iommuGroup, device: HostPath.sysBusPCIDevices.child(vf.address.description), sysfs: sysfs)
-                .map { Holder(path: $0.node, process: $0.process) }
             let onVFIO = vf.driver.map(VFIORule.isVFIODriver) ?? false
             guard onVFIO || !holders.isEmpty else { return nil }
             if holders.isEmpty { idle.append(vf.address) }

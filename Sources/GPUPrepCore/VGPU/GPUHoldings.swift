@@ -29,7 +29,6 @@ public struct GPUHoldings: Sendable {
                 let device = vgpus[index].uuid.map { HostPath.sysBusMdevDevices.child($0.uuidString.lowercased()) }
                     ?? HostPath.sysBusPCIDevices.child(vgpus[index].address?.description ?? "?")
                 vgpus[index].held = files.vfioHolders(group: vgpus[index].iommuGroup, device: device, sysfs: host.sysfs)
-                    .map { Holder(path: $0.node, process: $0.process) }
             }
         }
         var physicalFunction: [String: String] = [:]

@@ -44,8 +44,9 @@ public struct SRIOVPlanner {
         let current = numVFs(address) ?? 0
         var plan = ChangePlan()
         if current != wanted {
-            try plan.refuse(heldThroughVFIO(address), unless: force)
-            holdersOfTheDriver(address, plan: &plan)
+            let openFiles = OpenFiles.scan(host)
+            try plan.refuse(heldThroughVFIO(address, openFiles: openFiles), unless: force)
+            holdersOfTheDriver(address, plan: &plan, openFiles: openFiles)
         }
         if persist {
             plan.fileChanges = try LayoutStore(host: host).recordVFs(address, count: count.map { .exactly($0) } ?? .max)
@@ -83,15 +84,15 @@ public struct SRIOVPlanner {
         let group = host.sysfs.linkName(device.child("iommu_group")).flatMap { Int($0) }
         let holders = (openFiles ?? OpenFiles.scan(host)).vfioHolders(group: group, device: device, sysfs: host.sysfs)
         guard !holders.isEmpty else { return [] }
-        return ["\(address) is on \(driver) and in use by \(holders.map(\.process.described).joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; \(holders.map { Holder(path: $0.node, process: $0.process) }.advice), then 'gpuprep unbind \(address)'"]
+        return ["\(address) is on \(driver) and in use by \(holders.map(\.process.described).joined(separator: ", ")): it belongs to that VM, and its VFs are not the host's to change; \(holders.advice), then 'gpuprep unbind \(address)'"]
     }
 
     /// Processes holding the GPU through NVIDIA's driver (/dev/nvidiaN): NVIDIA documents that
     /// sriov-manage then fails with "Cannot obtain unbindLock" (shared/notes/vgpu-and-stacks.md).
     /// NVIDIA's services among them are stopped for the change with --release; the others are said.
-    func holdersOfTheDriver(_ address: PCIAddress, plan: inout ChangePlan, openFiles: OpenFiles? = nil) {
+    func holdersOfTheDriver(_ address: PCIAddress, plan: inout ChangePlan, openFiles: OpenFiles) {
         guard host.sysfs.linkName(HostPath.sysBusPCIDevices.child(address.description, "driver")) == "nvidia" else { return }
-        let held = DeviceHolders(files: openFiles ?? OpenFiles.scan(host), sysfs: host.sysfs).holders(at: address)
+        let held = DeviceHolders(files: openFiles, sysfs: host.sysfs).holders(at: address)
         let kept = plan.release(held, release, sysfs: host.sysfs)
         if !kept.isEmpty {
             plan.warnings.append("\(address) is in use: \(kept.described); NVIDIA's driver may refuse to change its VFs while it is (\"Cannot obtain unbindLock\"): \(kept.advice)")
