@@ -17,6 +17,8 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep-yaml -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema python3-venv libvirt-clients libxml2-utils
+# What only the tests need: promtool, which checks gpuprep metrics (Debian's prometheus package).
+test: APT_TEST_PACKAGES := prometheus
 NOVA_VENV ?= $(HOME)/.cache/gpuprep-nova
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy dgx-a100-services
 
@@ -24,7 +26,7 @@ EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy dgx-a100-
 
 # System packages the build and the tests need; installed with apt when missing and root.
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \

@@ -178,6 +178,13 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let nvidiaVGPUConfig = HostPath(unchecked: "/usr/share/nvidia/vgpu/vgpuConfig.xml")
     /// The vGPU type names gpuprep has seen listed, by card model and id (see VGPUCatalogue).
     public static let vgpuTypeRecord = HostPath(unchecked: "/var/lib/gpuprep/vgpu-types")
+    /// Where libvirt keeps its domains' definitions, and Proxmox VE its VMs' (see VMDefinitions).
+    public static let libvirtDomains = HostPath(unchecked: "/etc/libvirt/qemu")
+    public static let proxmoxVMs = HostPath(unchecked: "/etc/pve/qemu-server")
+    /// `metrics --textfile DIR`'s file, in DIR opened as a root of its own.
+    public static let metricsTextfile = HostPath(unchecked: "/gpuprep.prom")
+    /// What the last `apply` did and when (see ApplyRecord), for `gpuprep metrics`.
+    public static let lastApplyRecord = HostPath(unchecked: "/var/lib/gpuprep/last-apply")
     /// The unit that runs `apply --boot` (see BootUnit).
     public static let applyUnit = HostPath(unchecked: "/etc/systemd/system/gpuprep-apply.service")
     /// The host's name, as the kernel has it, and as the system configures it.

@@ -78,11 +78,22 @@ struct Apply: ParsableCommand {
             run.boot = boot
             run.waitSeconds = wait
             run.progress = { Terminal.writeError("gpuprep: \($0)\n") }
-            let report = try run.run()
+            let report: ApplyReport
+            do throws(GPUPrepError) { report = try run.run() } catch {
+                if !check && !dryRun { record(ApplyRecord.of(nil, error: error, profile: profile)) }
+                throw error
+            }
+            if !check && !dryRun { record(ApplyRecord.of(report, error: nil, profile: profile)) }
             let output = global.json ? JSONOutput.render(report) : ApplyText.render(report, style: global.textStyle)
             let status = check && report.changed ? ExitStatus.findings : ExitStatus.success
             return (output, status, report.failure)
         }
+    }
+
+    /// Keeps what this run did for 'gpuprep metrics'; a record that cannot be written is said.
+    func record(_ record: ApplyRecord) {
+        guard let root = try? HostRoot(global.resolvedRoot) else { return }
+        if let problem = record.write(root: root) { Terminal.writeError("gpuprep: warning: \(problem)\n") }
     }
 
     /// The layout file's text, and how messages name it.
