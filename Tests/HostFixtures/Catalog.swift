@@ -303,6 +303,7 @@ public enum Catalog {
             """)
         try host.write("boot/grub2/grubenv", "# GRUB Environment Block\nsaved_entry=0f1e2d3c4b5a69788796a5b4c3d2e1f0-6.1.0-fixture-amd64\n")
         try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
+        try host.runVGPUManager()
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }
@@ -341,6 +342,7 @@ public enum Catalog {
         try host.write("dev/dri/renderD128", "")
         try host.write("usr/lib/x86_64-linux-gnu/libEGL.so.1", "")
         try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
+        try host.runVGPUManager()
         try host.loadModules(["vfio", "vfio_iommu_type1", "nvidia"])
         return host
     }
@@ -454,6 +456,7 @@ public enum Catalog {
         try host.write("etc/default/grub", "GRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"\n")
         try host.write("proc/sys/kernel/hostname", "gpu-node-7\n")
         try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
+        try host.runVGPUManager()
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia", "mlx5_vfio_pci"])
         return host
     }
@@ -525,6 +528,7 @@ public enum Catalog {
         try host.setRunningCommandLine("\(bootImage) root=/dev/sda2 ro intel_iommu=on iommu=pt")
         try host.write("etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"intel_iommu=on iommu=pt\"\n")
         try host.installUnit("nvidia-vgpu-mgr.service", description: "NVIDIA vGPU Manager Daemon", enabled: true)
+        try host.runVGPUManager()
         try host.loadModules(["vfio", "vfio_iommu_type1", "vfio_pci", "nvidia"])
         return host
     }

@@ -286,6 +286,11 @@ public final class FakeHost {
         }
     }
 
+    /// NVIDIA's vGPU manager daemon, running as its unit starts it (it holds the driver's control node).
+    public func runVGPUManager(pid: Int = 690) throws {
+        try addProcess(pid: pid, name: "nvidia-vgpu-mgr", openFiles: ["/dev/nvidiactl"], cgroup: "0::/system.slice/nvidia-vgpu-mgr.service")
+    }
+
     public func joinGroup(_ address: String, _ group: Int) throws {
         let groupDir = "sys/kernel/iommu_groups/\(group)"
         try mkdir(groupDir + "/devices")

@@ -91,7 +91,7 @@ public enum ExitStatusTable {
 
     public static let rows: [Row] = [
         Row(status: 0, meaning: "success; nothing to do (also: no NVIDIA GPU found)", codes: []),
-        Row(status: 1, meaning: "the report found problems (a failed check, a conflict, apply --check differences)", codes: []),
+        Row(status: 1, meaning: "the report found problems (a failed check, a conflict, apply --check differences, a cause doctor found)", codes: []),
         Row(status: 64, meaning: "bad usage: an unknown option or command, a malformed argument, a config file with errors (line named)", codes: [.usage, .unsafePath, .badConfig]),
         Row(status: 65, meaning: "refused: a safety check failed, or it cannot fit; nothing changed", codes: [.refused]),
         Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids or config file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
