@@ -17,8 +17,8 @@ STATIC_BUILD := mkdir -p $(STATIC_CXX_DIR) && a=$$(gcc -print-file-name=libstdc+
   $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product gpuprep-yaml -Xswiftc -L$(STATIC_CXX_DIR)
 RELEASE_BIN = .build-static/release/gpuprep
 APT_PACKAGES := libpci-dev libkmod-dev pciutils kmod pkg-config gcc python3-jsonschema python3-venv libvirt-clients libxml2-utils
-# What only the tests need: promtool, which checks gpuprep metrics (Debian's prometheus package).
-test: APT_TEST_PACKAGES := prometheus
+# What only the tests need: promtool, which checks gpuprep metrics (Debian's prometheus package), and zstd for a capture archive.
+test: APT_TEST_PACKAGES := prometheus zstd
 NOVA_VENV ?= $(HOME)/.cache/gpuprep-nova
 EXAMPLES := desktop-b550 vgpu-l40s-sriov p6t6-no-iommu vgpu-a2-t4-busy dgx-a100-services
 

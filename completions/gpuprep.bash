@@ -173,13 +173,13 @@ _gpuprep() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|apply|export|help)
+    check|list|iommu|conflicts|bind|unbind|types|vgpus|create|destroy|sriov|apply|export|doctor|capture|metrics|help)
         # Offer subcommand argument completions
         "_gpuprep_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov apply export help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check list iommu conflicts bind unbind types vgpus create destroy sriov apply export doctor capture metrics help' -- "${cur}"))
         ;;
     esac
 }
@@ -596,6 +596,92 @@ _gpuprep_export() {
         ;;
     *)
         __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion export -- positional@1 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_doctor() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --for)
+    __gpuprep_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--for')
+        __gpuprep_add_completions -W 'passthrough'$'\n''vgpu'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __gpuprep_add_completions -W "$(__gpuprep_custom_complete ---completion doctor -- positional@0 "${COMP_CWORD}" "$(__gpuprep_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_gpuprep_capture() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids -o --output --max-mib --timeout)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '-o'|'--output')
+        __gpuprep_add_completions -o plusdirs -fX '!*.@(zst|gz|xz|tar)'
+        return
+        ;;
+    '--max-mib')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    esac
+}
+
+_gpuprep_metrics() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-color --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--root --pci-ids --textfile)
+    __gpuprep_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--root')
+        __gpuprep_add_completions -d
+        return
+        ;;
+    '--pci-ids')
+        __gpuprep_add_completions -f
+        return
+        ;;
+    '--textfile')
+        __gpuprep_add_completions -d
         return
         ;;
     esac

@@ -181,6 +181,20 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     /// Where libvirt keeps its domains' definitions, and Proxmox VE its VMs' (see VMDefinitions).
     public static let libvirtDomains = HostPath(unchecked: "/etc/libvirt/qemu")
     public static let proxmoxVMs = HostPath(unchecked: "/etc/pve/qemu-server")
+    /// A capture's account of itself, at its root (see CaptureReport).
+    public static let captureManifest = HostPath(unchecked: "/gpuprep-capture.txt")
+    /// Further files `capture` takes (see HostCapture).
+    public static let procModules = HostPath(unchecked: "/proc/modules")
+    public static let etcOSRelease = HostPath(unchecked: "/etc/os-release")
+    public static let etcModules = HostPath(unchecked: "/etc/modules")
+    public static let grub2Env = HostPath(unchecked: "/boot/grub2/grubenv")
+    public static let dracutConfigD = HostPath(unchecked: "/etc/dracut.conf.d")
+    public static let modulesLoadD = HostPath(unchecked: "/etc/modules-load.d")
+    public static let etcGPUPrep = HostPath(unchecked: "/etc/gpuprep")
+    public static let varLibGPUPrep = HostPath(unchecked: "/var/lib/gpuprep")
+    public static let udevRules = HostPath(unchecked: "/etc/udev/rules.d")
+    /// NVIDIA's vGPU manager daemon, where its installer puts it.
+    public static let vgpuManagerBinary = HostPath(unchecked: "/usr/bin/nvidia-vgpu-mgr")
     /// `metrics --textfile DIR`'s file, in DIR opened as a root of its own.
     public static let metricsTextfile = HostPath(unchecked: "/gpuprep.prom")
     /// What the last `apply` did and when (see ApplyRecord), for `gpuprep metrics`.

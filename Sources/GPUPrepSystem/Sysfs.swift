@@ -139,6 +139,27 @@ public struct Sysfs: Sendable {
         return FileKind.describe(info.st_mode)
     }
 
+    public enum EntryType: Sendable, Equatable {
+        /// A regular file; `readable` when any of its read bits is set (sysfs's write-only
+        /// triggers have none).
+        case file(readable: Bool)
+        case directory, link, other
+    }
+
+    /// What is at `path` itself (links not followed), or nil when nothing is.
+    public func entryType(_ path: HostPath) -> EntryType? {
+        guard let parent = root.parent(of: path) else { return nil }
+        defer { close(parent.fd) }
+        var info = stat()
+        guard fstatat(parent.fd, parent.name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file(readable: info.st_mode & 0o444 != 0)
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .link
+        default: return .other
+        }
+    }
+
     /// Whether `path` is a symbolic link (whatever it names, even nothing).
     public func isLink(_ path: HostPath) -> Bool {
         guard let parent = root.parent(of: path) else { return false }
@@ -165,6 +186,14 @@ public struct Sysfs: Sendable {
     public func physicalPath(ofMdev uuid: String) -> [String]? {
         guard HostPath.isPlainName(uuid) else { return nil }
         return physicalPath(HostPath.sysBusMdevDevices.child(uuid))
+    }
+
+    /// Where a path leads inside the root, every link followed (nil: nowhere).
+    public func resolved(_ path: HostPath) -> HostPath? {
+        let fd = root.open(path, GP_O_PATH)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return root.hostPath(ofOpen: fd)
     }
 
     private func physicalPath(_ link: HostPath) -> [String]? {

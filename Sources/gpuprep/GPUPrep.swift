@@ -22,7 +22,7 @@ struct GPUPrep: ParsableCommand {
           {"schemaVersion": 1, "error": {"code": "...", "message": "...", "exitStatus": N}}
         """,
         version: GPUPrepVersion.string,
-        subcommands: [Check.self, List.self, IOMMU.self, Conflicts.self, Bind.self, Unbind.self, Types.self, VGPUs.self, Create.self, Destroy.self, SRIOV.self, Apply.self, ExportCommand.self, Metrics.self]
+        subcommands: [Check.self, List.self, IOMMU.self, Conflicts.self, Bind.self, Unbind.self, Types.self, VGPUs.self, Create.self, Destroy.self, SRIOV.self, Apply.self, ExportCommand.self, Doctor.self, Capture.self, Metrics.self]
     )
 
     /// ArgumentParser's own entry point, with the front door the README promises: global options

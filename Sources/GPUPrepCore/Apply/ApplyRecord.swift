@@ -1,4 +1,3 @@
-import Glibc
 import GPUPrepSystem
 
 /// What the last `apply` that could change the host did, and when: written by `apply` (not by
@@ -26,7 +25,7 @@ public struct ApplyRecord: Sendable, Equatable {
     public var steps: Int
     public var profile: String?
 
-    public init(time: Int = Int(Glibc.time(nil)), result: Result, status: Int32, steps: Int, profile: String?) {
+    public init(time: Int = Clock.epochSeconds(), result: Result, status: Int32, steps: Int, profile: String?) {
         self.time = time; self.result = result; self.status = status; self.steps = steps; self.profile = profile
     }
 

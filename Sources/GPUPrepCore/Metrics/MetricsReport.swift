@@ -48,10 +48,12 @@ public struct MetricsReport: Sendable {
         var mig = Family("gpuprep_gpu_mig_instances", "MIG GPU instances on the GPU (NVIDIA's /proc/driver/nvidia/capabilities/gpuN/mig/gi*).")
         for gpu in functions where gpu.kind == .gpu {
             let address = gpu.address.description
-            let servesVFs = functions.contains { $0.physicalFunction == gpu.address && $0.vgpuInterface != nil }
+            // vGPUs on the GPU itself (mdev), or on its VFs (per-VF files, or mdev on each VF).
+            let interface = gpu.vgpuInterface ?? functions.first { $0.physicalFunction == gpu.address && $0.vgpuInterface != nil }?.vgpuInterface
+            let servesVFs = gpu.vgpuInterface == nil && interface != nil
             info.add(1, ("gpu", address), ("device_id", gpu.deviceID.map { hex($0, 4) } ?? ""), ("model", gpu.deviceName ?? ""),
                      ("driver", gpu.driver ?? ""), ("role", role(of: gpu, servesVFs: servesVFs)),
-                     ("vgpu_interface", (gpu.vgpuInterface ?? (servesVFs ? .nvidiaVFIO : nil))?.rawValue ?? ""))
+                     ("vgpu_interface", interface?.rawValue ?? ""))
             if let sriov = gpu.sriov {
                 vfs.add(sriov.numVFs, ("gpu", address))
                 vfsTotal.add(sriov.totalVFs, ("gpu", address))
