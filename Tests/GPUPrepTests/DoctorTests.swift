@@ -58,6 +58,19 @@ import Testing
         #expect(chosen.stdout.hasPrefix("0000:a1:00.0 for passthrough (chosen: it is on vfio-pci; --for to choose)\n"), "\(chosen.stdout)")
     }
 
+    /// After a kernel update DKMS did not follow: no nvidia module for the running kernel.
+    @Test func noModuleForThisKernel() throws {
+        let host = try fresh("vgpu-l40s-sriov")
+        try host.unbindDriver("0000:a1:00.0")
+        let release = "6.1.0-fixture-amd64"
+        try FileManager.default.removeItem(atPath: host.path + "/lib/modules/\(release)/kernel/drivers/fixture/nvidia.ko")
+        try FileManager.default.removeItem(atPath: host.path + "/sys/module/nvidia")
+        #expect(try Run("/usr/bin/env", ["depmod", "-b", host.path, release]).status == 0)
+        let d = try doctor(host.path, "a1:00.0", for: "vgpu")
+        #expect(d.cause == "doctor.vgpu.driver" && d.evidence["/lib/modules/\(release)/modules.dep"] == "no nvidia module", "\(d)")
+        #expect(d.remedy?.hasPrefix("build it for this kernel (dkms autoinstall") == true)
+    }
+
     @Test func aGPUTheReleaseDoesNotSupport() throws {
         let host = try fresh("vgpu-l40s-sriov")
         try host.write("usr/share/nvidia/vgpu/vgpuConfig.xml", VGPULifecycleTests.catalogue.replacingOccurrences(of: "0x26B9", with: "0x2236"))

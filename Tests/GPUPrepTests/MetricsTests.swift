@@ -140,6 +140,18 @@ import Testing
         #expect(missing.status == 74 && missing.stderr.hasPrefix("gpuprep: error: cannot write \(dir.path)/absent/gpuprep.prom:"))
     }
 
+    /// MIG GPU instances from NVIDIA's capability files (by the GPU's device minor), and the
+    /// placement mode of GPUs holding vGPUs.
+    @Test func migAndPlacementMode() throws {
+        let host = try fresh("dgx-a100-services")
+        for gi in ["gi1", "gi2", "gi9"] { try host.mkdir("proc/driver/nvidia/capabilities/gpu1/mig/\(gi)") }
+        try host.write("proc/driver/nvidia/capabilities/gpu1/mig/config", "DeviceFileMinor: 1\n")
+        let text = try Run.gpuprep(["metrics", "--root", host.path], environment: env).stdout
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("gpuprep_gpu_mig_instances{") } == ["gpuprep_gpu_mig_instances{gpu=\"0000:47:00.0\"} 3"])
+        let busy = try Run.gpuprep(["metrics", "--root", Fixtures.host("vgpu-a2-t4-busy")], environment: env).stdout
+        #expect(busy.contains("gpuprep_gpu_vgpu_mixed_size{gpu=\"0000:08:00.0\"} 0\ngpuprep_gpu_vgpu_mixed_size{gpu=\"0000:3b:00.0\"} 0\n"))
+    }
+
     @Test func golden() throws {
         let run = try Run.gpuprep(["metrics", "--root", try fresh("vgpu-l40s-sriov").path], environment: env)
         try expectGolden(run.stdout, "metrics/vgpu-l40s-sriov.prom")

@@ -64,7 +64,7 @@ for container in pod.get("initContainers", []) + pod["containers"]:
         if mount["name"] not in volumes:
             fail(f"container {container['name']} mounts undefined volume {mount['name']}")
         used.add(mount["name"])
-        if mount["mountPath"].startswith("/host/") and mount["name"] not in ("sys", "run", "nfd") and not mount.get("readOnly"):
+        if mount["mountPath"].startswith("/host/") and mount["name"] not in ("sys", "run", "nfd", "records") and not mount.get("readOnly"):
             fail(f"{mount['mountPath']} is writable: gpuprep only reads it")
 if set(volumes) - used:
     fail(f"volumes no container mounts: {sorted(set(volumes) - used)}")

@@ -4,7 +4,9 @@
 # the node now has as Node Feature Discovery labels (gpuprep export nfd), mark the pod ready,
 # and do it again every GPUPREP_INTERVAL seconds. A refusal (a vGPU a VM uses, more
 # than a GPU can take) changes nothing and is logged; the pod keeps running, not ready until
-# one apply has succeeded.
+# one apply has succeeded. With GPUPREP_METRICS_DIR (node_exporter's textfile directory, mounted
+# from the host), every round also writes gpuprep.prom there (gpuprep metrics --textfile): the
+# last apply's result included, refused or not.
 set -u
 sa=/var/run/secrets/kubernetes.io/serviceaccount
 profile=""
@@ -21,7 +23,12 @@ publish() {
   # Written beside, then renamed: NFD never reads half a file.
   gpuprep export nfd --root /host > "$features/.gpuprep.tmp" && mv "$features/.gpuprep.tmp" "$features/gpuprep"
 }
+metrics() {
+  [ -z "${GPUPREP_METRICS_DIR:-}" ] || gpuprep metrics --root /host --textfile "$GPUPREP_METRICS_DIR" || echo "gpuprep-node: metrics not written" >&2
+}
 gpuprep apply --boot "$@" && publish && touch /run/gpuprep-node/applied
+metrics
 while sleep "${GPUPREP_INTERVAL:-300}"; do
   gpuprep apply "$@" && publish && touch /run/gpuprep-node/applied
+  metrics
 done

@@ -29,6 +29,13 @@ struct DoctorHost {
             || functions.contains { $0.vgpuInterface != nil }
     }
 
+    /// No nvidia module for the running kernel (libkmod finds none, and none is loaded): the
+    /// driver was built for another kernel, as after a kernel update DKMS did not follow.
+    var nvidiaModuleMissing: Bool {
+        guard let kmod = snapshot.host.kmod() else { return false }
+        return kmod.availability("nvidia") == .missing && !sysfs.exists(HostPath.sysModule.child("nvidia"))
+    }
+
     func types(of gpu: PCIFunction) -> [VGPUType] {
         holdings.types.filter { holdings.gpu(of: $0.parent) == gpu.address.description }
     }

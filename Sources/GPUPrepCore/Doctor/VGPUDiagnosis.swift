@@ -59,6 +59,11 @@ struct VGPUDiagnosis {
         case let driver?:
             return step("driver", .fail, "\(name) is on \(driver), not on nvidia: only the NVIDIA vGPU host driver makes vGPUs",
                         remedy: "gpuprep unbind \(gpu.address)", evidence)
+        case nil where host.nvidiaModuleMissing:
+            let release = sysfs.kernelRelease() ?? "this kernel"
+            return step("driver", .fail, "no driver claims \(name), and there is no nvidia module for the running kernel \(release): the vGPU host driver was built for another kernel",
+                        remedy: "build it for this kernel (dkms autoinstall, or run NVIDIA's installer again), or boot the kernel it was built for",
+                        evidence + [Evidence(path: HostPath.libModules.string + "/\(release)/modules.dep", value: "no nvidia module")])
         case nil:
             return step("driver", .fail, "no driver claims \(name): the installed NVIDIA driver did not bind it (a release that does not support a GPU leaves it alone)",
                         remedy: "modprobe nvidia, then dmesg | grep -i nvrm says why it did not bind", evidence)

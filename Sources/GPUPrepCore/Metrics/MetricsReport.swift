@@ -84,6 +84,14 @@ public struct MetricsReport: Sendable {
                           ("limited_by", entry.limitedBy?.rawValue ?? ""))
         }
 
+        var mixed = Family("gpuprep_gpu_vgpu_mixed_size", "1 when the GPU runs vGPUs in mixed-size mode (it holds two sizes, or offers another beside the one it holds), 0 in equal-size mode; only for GPUs holding vGPUs.")
+        for gpu in Set(holdings.vgpus.map(holdings.gpu(of:))).sorted() {
+            let held = Set(holdings.vgpus.filter { holdings.gpu(of: $0) == gpu }.compactMap { $0.typeName.flatMap(VGPUCapacityModel.framebufferMiB(name:)) })
+            let offered = Set(holdings.types.filter { holdings.gpu(of: $0.parent) == gpu && ($0.availableInstances ?? 0) > 0 }.compactMap(VGPUCapacityModel.framebufferMiB))
+            guard !held.isEmpty else { continue }
+            mixed.add(VGPUCapacityModel.mixedSize(held: held, offered: offered) ? 1 : 0, ("gpu", gpu))
+        }
+
         var iommu = Family("gpuprep_iommu_enabled", "1 when the kernel runs with an IOMMU (devices are in IOMMU groups).")
         iommu.add(snapshot.iommuActive ? 1 : 0)
         var findings = Family("gpuprep_check_findings", "Findings of 'gpuprep check' by status.")
@@ -92,7 +100,7 @@ public struct MetricsReport: Sendable {
             findings.add(checks.filter { $0.status == status }.count, ("status", status.rawValue))
         }
 
-        var families = [info, vfs, vfsTotal, held, mig, vgpus, creatable, iommu, findings]
+        var families = [info, vfs, vfsTotal, held, mig, mixed, vgpus, creatable, iommu, findings]
         families += applyFamilies(ApplyRecord.read(host.sysfs))
         return MetricsReport(families: families)
     }

@@ -62,6 +62,12 @@ public enum VGPUCapacityModel {
         }
     }
 
+    /// Whether a GPU runs in mixed-size mode, as its vGPUs and lists show it: it holds two
+    /// sizes, or offers another size beside the one it holds (equal-size mode would not).
+    public static func mixedSize(held: Set<Int>, offered: Set<Int>) -> Bool {
+        held.count > 1 || (!held.isEmpty && !offered.subtracting(held).isEmpty)
+    }
+
     public static func capacity(of gpus: [GPU]) -> [VGPUCapacity] {
         // Per-VF cards: the total framebuffer of each model, from an empty card; and every type a
         // card of the model lists, since a card's lists shrink to what still fits.
@@ -111,7 +117,7 @@ public enum VGPUCapacityModel {
         let used: Int? = sizes.contains(where: { $0 == nil }) ? nil : sizes.reduce(0) { $0 + $1! }
         let heldSizes = Set(sizes.compactMap { $0 })
         let offeredSizes = Set(gpu.types.filter { ($0.availableInstances ?? 0) > 0 }.compactMap(framebufferMiB))
-        let mixed = heldSizes.count > 1 || (!heldSizes.isEmpty && !offeredSizes.subtracting(heldSizes).isEmpty)
+        let mixed = mixedSize(held: heldSizes, offered: offeredSizes)
 
         return offered.map { type in
             let parents = gpu.types.filter { $0.id == type.id && $0.interface == type.interface && ($0.availableInstances ?? 0) > 0 }
