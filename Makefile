@@ -96,12 +96,15 @@ test-fleet:
 	  ansible-playbook ansible/tests/collection.yml > $(FLEET_TMP)/playbook.log 2>&1; rc=$$?; \
 	  echo "ansible: $$(grep -E '^localhost +:' $(FLEET_TMP)/playbook.log) (the ignored ones are the cases that must fail)"; \
 	  [ $$rc = 0 ] || { echo "ansible: the collection's playbook failed:"; grep -B2 -A12 'Assertion failed\|FAILED' $(FLEET_TMP)/playbook.log | tail -n 40; exit 1; }
-	@# The README's example: the fleet playbook in check mode (one host differs), then a normal run on the host that matches.
-	@export PWD=$(CURDIR) ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible ANSIBLE_NOCOLOR=1; \
-	  recap=$$(ansible-playbook -i ansible/examples/inventory.yml ansible/examples/vgpu-fleet.yml --check --diff | grep -E '^(a2-t4|l40s)-sample +:' | tr -s ' '); \
+	@# The README's example: the fleet playbook in check mode (one host differs), then a normal run on the host that matches,
+	@# as from the repository's root, but on a copy of it (a normal apply records its result in the sample host's tree).
+	@mkdir -p $(FLEET_TMP)/readme/.build-static/release && cp -a examples $(FLEET_TMP)/readme/ && \
+	  ln -s $(CURDIR)/$(RELEASE_BIN) $(FLEET_TMP)/readme/.build-static/release/gpuprep
+	@cd $(FLEET_TMP)/readme && export PWD=$(FLEET_TMP)/readme ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible ANSIBLE_NOCOLOR=1; \
+	  recap=$$(ansible-playbook -i $(CURDIR)/ansible/examples/inventory.yml $(CURDIR)/ansible/examples/vgpu-fleet.yml --check --diff | grep -E '^(a2-t4|l40s)-sample +:' | tr -s ' '); \
 	  echo "$$recap" | grep -q 'a2-t4-sample : ok=3 changed=0 unreachable=0 failed=0' && echo "$$recap" | grep -q 'l40s-sample : ok=4 changed=1 unreachable=0 failed=0' \
 	  || { echo "ansible: the example playbook in check mode did not end as the README shows: $$recap"; exit 1; }; \
-	  recap=$$(ansible-playbook -i ansible/examples/inventory.yml ansible/examples/vgpu-fleet.yml --limit a2-t4-sample | grep -E '^a2-t4-sample +:' | tr -s ' '); \
+	  recap=$$(ansible-playbook -i $(CURDIR)/ansible/examples/inventory.yml $(CURDIR)/ansible/examples/vgpu-fleet.yml --limit a2-t4-sample | grep -E '^a2-t4-sample +:' | tr -s ' '); \
 	  echo "$$recap" | grep -q 'changed=0 unreachable=0 failed=0' || { echo "ansible: the example playbook's normal run: $$recap"; exit 1; }; \
 	  echo "ansible: the example playbook ends as the README shows"
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible PYTHONPATH=$(CURDIR)/ansible python3 ansible/tests/check-docs.py
