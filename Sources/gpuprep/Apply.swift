@@ -80,7 +80,8 @@ struct Apply: ParsableCommand {
             run.progress = { Terminal.writeError("gpuprep: \($0)\n") }
             let report: ApplyReport
             do throws(GPUPrepError) { report = try run.run() } catch {
-                if !check && !dryRun { record(ApplyRecord.of(nil, error: error, profile: profile)) }
+                // Not for want of root: nothing was tried, and nothing could be recorded.
+                if !check && !dryRun && error.code != .permission { record(ApplyRecord.of(nil, error: error, profile: profile)) }
                 throw error
             }
             if !check && !dryRun { record(ApplyRecord.of(report, error: nil, profile: profile)) }

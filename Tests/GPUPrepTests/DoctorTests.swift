@@ -166,6 +166,24 @@ import Testing
         #expect(held.remedy?.contains("--release") == true)
     }
 
+    /// Once the card is on vfio-pci nothing stands in the way; a BAR larger than OVMF's default
+    /// window is said as a warning, with the VM setting it needs, and is no cause.
+    @Test func readyWithAWarning() throws {
+        let host = try fresh("desktop-b550")
+        for (companion, driver) in [("2b:00.1", "snd_hda_intel"), ("2b:00.2", "xhci_hcd"), ("2b:00.3", "nvidia-gpu")] {
+            try host.bind("0000:" + companion, to: "vfio-pci", replacing: driver)
+        }
+        try host.setAttribute("0000:2b:00.0", "resource", "0x00000000f6000000 0x00000000f6ffffff 0x0000000000040200\n"
+                              + "0x0000038000000000 0x0000038fffffffff 0x000000000014220c\n"
+                              + String(repeating: "0x0000000000000000 0x0000000000000000 0x0000000000000000\n", count: 11))
+        let run = try Run.gpuprep(["doctor", "--root", host.path, "2b:00.0"], environment: env)
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(run.stdout.contains("  ok    TU104 [GeForce RTX 2070 SUPER] and its card's functions are on VFIO drivers\n"))
+        #expect(run.stdout.contains("  warn  TU104 [GeForce RTX 2070 SUPER] has a 64 GiB BAR: more than OVMF's default 32 GiB 64-bit MMIO window\n"))
+        #expect(run.stdout.contains("fix: give the VM a larger window: QEMU -fw_cfg name=opt/ovmf/X-PciMmio64Mb,string=131072"))
+        #expect(run.stdout.hasSuffix("  no cause found: ready for passthrough\n\nNo cause found.\n"))
+    }
+
     @Test func errorsAndEveryGPU() throws {
         let notGPU = try Run.gpuprep(["doctor", "--root", Fixtures.host("desktop-b550"), "2a:00.0"], environment: env)
         #expect(notGPU.status == 66 && notGPU.stderr.hasPrefix("gpuprep: error: 0000:2a:00.0 is not an NVIDIA GPU"))

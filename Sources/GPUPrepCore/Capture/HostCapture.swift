@@ -61,6 +61,7 @@ public struct HostCapture {
         tree(HostPath.sysBusPCIDrivers, depth: 2, skip: ["bind", "unbind", "new_id", "remove_id"])
         tree(.sysKernelIOMMUGroups, depth: 3)
         tree(.sysClassIOMMU, depth: 1)
+        linkedDirectories(.sysClassIOMMU)
         tree(.sysClassMdevBus, depth: 1)
         tree(.sysBusMdevDevices, depth: 1)
         linkedDirectories(.sysClassMdevBus)

@@ -113,11 +113,44 @@ public enum Checks {
             return Finding("iommu.interrupt_remapping", .warn, "interrupt remapping is disabled on the command line: vfio refuses devices unless unsafe interrupts are allowed",
                            remedy: "remove intremap=off / nointremap from the kernel command line")
         }
-        if running.has("vfio_iommu_type1.allow_unsafe_interrupts=1") {
-            return Finding("iommu.interrupt_remapping", .warn, "vfio_iommu_type1.allow_unsafe_interrupts=1: a guest can inject interrupts into the host",
-                           remedy: "remove vfio_iommu_type1.allow_unsafe_interrupts=1 where the hardware supports interrupt remapping")
+        if let unsafe = unsafeInterrupts(s, running) {
+            return Finding("iommu.interrupt_remapping", .warn, "vfio_iommu_type1 allows unsafe interrupts (\(unsafe.source)): a guest can inject interrupts into the host",
+                           remedy: unsafe.remedy)
         }
+        // VT-d units say in their extended capabilities whether they remap interrupts (ECAP.IR,
+        // bit 3: Intel VT-d specification, "Extended Capability Register"); without it vfio
+        // refuses devices unless unsafe interrupts are allowed.
+        let sysfs = s.host.sysfs
+        let units = (sysfs.list(.sysClassIOMMU) ?? []).filter(HostPath.isPlainName).compactMap { unit -> (String, Bool)? in
+            guard let text = sysfs.read(HostPath.sysClassIOMMU.child(unit, "intel-iommu", "ecap")), let ecap = UInt64(text, radix: 16) else { return nil }
+            return (unit, ecap & (1 << 3) != 0)
+        }
+        let without = units.filter { !$0.1 }.map(\.0)
+        if !without.isEmpty {
+            return Finding("iommu.interrupt_remapping", .warn, "the IOMMU unit\(without.count == 1 ? "" : "s") \(without.joined(separator: ", ")) cannot remap interrupts (ECAP.IR is clear): vfio refuses devices behind \(without.count == 1 ? "it" : "them") unless unsafe interrupts are allowed",
+                           remedy: "enable interrupt remapping (and x2APIC) in the firmware setup; allow_unsafe_interrupts is the unsafe way round it")
+        }
+        if !units.isEmpty { return Finding("iommu.interrupt_remapping", .pass, "interrupt remapping is supported by every IOMMU unit and not disabled") }
         return Finding("iommu.interrupt_remapping", .pass, "interrupt remapping is not disabled")
+    }
+
+    /// Where vfio_iommu_type1's allow_unsafe_interrupts is on: the running module's parameter,
+    /// the kernel command line, or a modprobe.d line that sets it at the next load.
+    static func unsafeInterrupts(_ s: HostSnapshot, _ running: KernelCommandLine) -> (source: String, remedy: String)? {
+        let parameter = HostPath.sysModule.child("vfio_iommu_type1", "parameters", "allow_unsafe_interrupts")
+        let onCommandLine = running.parameters.first { $0.hasPrefix("vfio_iommu_type1.allow_unsafe_interrupts=") }
+            .map { String($0.dropFirst("vfio_iommu_type1.allow_unsafe_interrupts=".count)) }.map(ModprobeOptions.isOn) ?? false
+        let files = ModprobeOptions.lines(s.host.sysfs, module: "vfio_iommu_type1", parameter: "allow_unsafe_interrupts").filter { ModprobeOptions.isOn($0.value) }
+        if let file = files.first {
+            return ("'\(file.line)' in \(file.path)", "remove allow_unsafe_interrupts from \(file.path) where the hardware remaps interrupts, then reload vfio_iommu_type1 (or reboot)")
+        }
+        if onCommandLine {
+            return ("vfio_iommu_type1.allow_unsafe_interrupts on the kernel command line", "remove vfio_iommu_type1.allow_unsafe_interrupts=1 from the kernel command line where the hardware remaps interrupts")
+        }
+        if s.host.sysfs.read(parameter).map(ModprobeOptions.isOn) == true {
+            return ("\(parameter) is Y", "echo N > \(parameter) where the hardware remaps interrupts (it was set by hand or at load)")
+        }
+        return nil
     }
 
     /// The boot loader's configured command line against the running one.

@@ -44,8 +44,11 @@ enum HostReadinessChecks {
         } else if !manager.enabled {
             findings.append(Finding("vgpu.manager", .warn, "nvidia-vgpu-mgr.service is installed but not enabled: after a reboot no VM can start a vGPU",
                                     remedy: "systemctl enable --now nvidia-vgpu-mgr"))
+        } else if let pid = HostProcess.running("nvidia-vgpu-mgr", sysfs).first {
+            findings.append(Finding("vgpu.manager", .pass, "nvidia-vgpu-mgr.service is enabled and running (pid \(pid))"))
         } else {
-            findings.append(Finding("vgpu.manager", .pass, "nvidia-vgpu-mgr.service is enabled"))
+            findings.append(Finding("vgpu.manager", .warn, "nvidia-vgpu-mgr.service is enabled but not running: a VM started with a vGPU fails until it runs",
+                                    remedy: "systemctl start nvidia-vgpu-mgr (journalctl -u nvidia-vgpu-mgr says why it stopped)"))
         }
         // A GPU on nvidia with SR-IOV but no VFs, on a host that makes vGPUs on VFs.
         if interfaces.contains(.nvidiaVFIO) || interfaces.isEmpty {

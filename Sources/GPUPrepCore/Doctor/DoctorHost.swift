@@ -15,10 +15,7 @@ struct DoctorHost {
         holders = DeviceHolders(files: files, sysfs: host.sysfs)
         holdings = GPUHoldings.read(host, openFiles: files)
         definitions = VMDefinitions.read(host.sysfs)
-        // comm is 15 bytes: "nvidia-vgpu-mgr" fits whole.
-        vgpuManagerRunning = (host.sysfs.list(.proc) ?? []).contains { entry in
-            Int(entry) != nil && host.sysfs.read(HostPath.proc.child(entry, "comm")) == "nvidia-vgpu-mgr"
-        }
+        vgpuManagerRunning = !HostProcess.running("nvidia-vgpu-mgr", host.sysfs).isEmpty
     }
 
     var functions: [PCIFunction] { snapshot.topology.functions }
@@ -52,16 +49,8 @@ struct DoctorHost {
     }
 
     /// A modprobe option set in a configuration file (`options nvidia NVreg_...=0`), with where.
-    func modprobeSetting(_ option: String) -> (path: String, line: String)? {
-        for dir in HostPath.modprobeConfigDirs {
-            for name in (sysfs.list(dir) ?? []).sorted() where name.hasSuffix(".conf") && HostPath.isPlainName(name) {
-                guard let text = sysfs.readWhole(dir.child(name)) else { continue }
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("options") && $0.split(separator: " ").contains(Substring(option)) }) {
-                    return (dir.child(name).string, String(line))
-                }
-            }
-        }
-        return nil
+    func modprobeSetting(module: String, _ parameter: String, value: String) -> (path: String, line: String)? {
+        ModprobeOptions.lines(sysfs, module: module, parameter: parameter).first { $0.value == value }.map { ($0.path, $0.line) }
     }
 
     /// What a GPU is diagnosed for when not told: a GPU on a VFIO driver is meant for

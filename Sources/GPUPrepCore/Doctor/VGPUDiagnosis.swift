@@ -144,7 +144,7 @@ struct VGPUDiagnosis {
         let value = line.dropFirst("GPU Firmware:".count).trimmed()
         var evidence = [Evidence(file, "GPU Firmware: \(value)")]
         guard value == "N/A" else { return step("firmware", .pass, "GSP firmware \(value) is running", evidence) }
-        let setting = host.modprobeSetting("NVreg_EnableGpuFirmware=0")
+        let setting = host.modprobeSetting(module: "nvidia", "NVreg_EnableGpuFirmware", value: "0")
         if let setting { evidence.append(Evidence(path: setting.path, value: setting.line)) }
         return step("firmware", .fail, "GSP firmware is not running on \(name) (GPU Firmware: N/A), and the GPU lists no vGPU type: NVIDIA's vGPU manager needs it",
                     remedy: setting.map { "remove NVreg_EnableGpuFirmware=0 from \($0.path), rebuild the initramfs and reboot" }

@@ -67,6 +67,18 @@ public struct HostProcess: Sendable, Equatable, Encodable {
     }
 }
 
+extension HostProcess {
+    /// The pids of the processes running `program` (by /proc/PID/comm, which keeps 15 bytes of a
+    /// name: nvidia-vgpu-mgr fits whole), in order.
+    public static func running(_ program: String, _ sysfs: Sysfs) -> [Int] {
+        let kept = String(decoding: program.utf8.prefix(15), as: UTF8.self)
+        return (sysfs.list(.proc) ?? []).compactMap { entry in
+            guard let pid = Int(entry), sysfs.read(HostPath.proc.child(entry, "comm")) == kept else { return nil }
+            return pid
+        }.sorted()
+    }
+}
+
 /// Which processes hold which files open, from `/proc/*/fd` under the root.
 public struct OpenFiles: Sendable {
     /// Processes by the path they hold open (`/dev/vfio/12`, `/dev/dri/card1`).
