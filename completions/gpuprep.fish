@@ -138,7 +138,7 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" json' -l 'json' -d 'Print one JSON document on standard output (errors as JSON on standard error).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" no-color' -l 'no-color' -d 'Plain output (also when NO_COLOR is set or output is not a terminal).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" pci-ids' -l 'pci-ids' -d 'Read device names from FILE instead of the system pci.ids (as lspci -i; env GPUPREP_PCI_IDS).' -rF
-complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" fix' -l 'fix' -d 'Add the missing IOMMU arguments to the boot loader\'s configuration.'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" fix' -l 'fix' -d 'Add the missing IOMMU arguments to the boot loader\'s configuration, and blacklist nouveau where it would claim NVIDIA GPUs.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" dry-run' -l 'dry-run' -d 'With --fix: show the edit as a unified diff and change nothing.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" h help' -s 'h' -l 'help' -d 'Show help information.'

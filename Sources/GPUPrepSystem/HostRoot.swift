@@ -195,6 +195,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let udevRules = HostPath(unchecked: "/etc/udev/rules.d")
     /// NVIDIA's vGPU manager daemon, where its installer puts it.
     public static let vgpuManagerBinary = HostPath(unchecked: "/usr/bin/nvidia-vgpu-mgr")
+    /// The nouveau blacklist `check --fix` writes (see NouveauBlacklist).
+    public static let nouveauBlacklist = HostPath(unchecked: "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf")
     /// `metrics --textfile DIR`'s file, in DIR opened as a root of its own.
     public static let metricsTextfile = HostPath(unchecked: "/gpuprep.prom")
     /// What the last `apply` did and when (see ApplyRecord), for `gpuprep metrics`.

@@ -17,13 +17,16 @@ struct Check: ParsableCommand {
         command line already there: a backup beside the file (.gpuprep-bak), an atomic write \
         keeping mode and owner, nothing to do the second time; then it prints the command \
         that regenerates the boot configuration. BLS entries get the grubby command; \
-        kernelstub gets its own command. An unrecognised boot loader is never touched.
+        kernelstub gets its own command. An unrecognised boot loader is never touched. Where \
+        nouveau is loaded or would claim an NVIDIA GPU, --fix also writes \
+        /etc/modprobe.d/gpuprep-blacklist-nouveau.conf (blacklist nouveau, modeset=0) and names \
+        the initramfs rebuild; not where the host's console runs on nouveau.
         """
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Add the missing IOMMU arguments to the boot loader's configuration.")
+    @Flag(help: "Add the missing IOMMU arguments to the boot loader's configuration, and blacklist nouveau where it would claim NVIDIA GPUs.")
     var fix = false
 
     @Flag(help: "With --fix: show the edit as a unified diff and change nothing.")

@@ -3,9 +3,9 @@ import GPUPrepCore
 import HostFixtures
 import Testing
 
-/// The host steps the guides leave to the admin that `check` now sees: allow_unsafe_interrupts
-/// wherever it is set, IOMMU units that cannot remap interrupts, and NVIDIA's vGPU manager
-/// enabled but not running.
+/// The host steps the guides leave to the admin that `check` now sees or `check --fix` does:
+/// allow_unsafe_interrupts wherever it is set, IOMMU units that cannot remap interrupts, NVIDIA's
+/// vGPU manager enabled but not running, and the nouveau blacklist.
 @Suite struct HostStepChecksTests {
     func fresh(_ name: String) throws -> FakeHost {
         try Catalog.build(name, at: FileManager.default.temporaryDirectory.appendingPathComponent("gpuprep-steps-\(name)-\(UUID().uuidString)"),
@@ -46,6 +46,30 @@ import Testing
         #expect(finding.status == .warn && finding.summary.hasPrefix("the IOMMU unit dmar1 cannot remap interrupts (ECAP.IR is clear)"))
         try host.write("sys/devices/virtual/iommu/dmar1/intel-iommu/ecap", "f050da\n")
         #expect(try self.finding(host, "iommu.interrupt_remapping").summary == "interrupt remapping is supported by every IOMMU unit and not disabled")
+    }
+
+    /// nouveau would claim the L40S cards at boot: --fix writes the blacklist (no backup of a
+    /// file that was not there), says how to rebuild the initramfs, and finds nothing the second
+    /// time; on a host whose console runs on nouveau it writes nothing and says why.
+    @Test func theNouveauBlacklist() throws {
+        let host = try fresh("vgpu-l40s-sriov")
+        try host.write("usr/bin/dracut", "")
+        let run = try Run.gpuprep(["check", "--fix", "--json", "--root", host.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(report["next"] as? String == "dracut --regenerate-all -f")
+        #expect((report["notes"] as? [String]) == ["nouveau would claim 0000:26:00.0, 0000:a1:00.0, 0000:c1:00.0 at boot: /etc/modprobe.d/gpuprep-blacklist-nouveau.conf blacklists it"])
+        let written = try String(contentsOfFile: host.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf", encoding: .utf8)
+        #expect(written.hasSuffix("blacklist nouveau\noptions nouveau modeset=0\n"))
+        #expect(!FileManager.default.fileExists(atPath: host.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf.gpuprep-bak"))
+        #expect(try finding(host, "modules.nouveau").summary == "nouveau is blacklisted and not loaded")
+        #expect(try Run.gpuprep(["check", "--fix", "--root", host.path]).stdout.hasPrefix("Nothing to fix"))
+
+        let desktop = try fresh("desktop-b550")
+        let left = try Run.gpuprep(["check", "--fix", "--dry-run", "--root", desktop.path])
+        #expect(left.stdout.hasSuffix("note: nouveau is not blacklisted: it drives the host's console on 0000:04:00.0 (the boot VGA GPU); bind the GPUs meant for VMs with --persist instead\n"), "\(left.stdout)")
+        let kept = try Run.gpuprep(["check", "--fix", "--root", desktop.path])
+        #expect(kept.status == 0 && !FileManager.default.fileExists(atPath: desktop.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf"))
     }
 
     @Test func theVGPUManagerRunning() throws {

@@ -11,8 +11,27 @@ public struct BootLoaderFix: Sendable {
     public var next: String?
     public var arguments: [String]
 
+    /// The boot loader's arguments, then the nouveau blacklist (see NouveauBlacklist).
     public static func plan(_ host: HostContext) throws(GPUPrepError) -> BootLoaderFix {
         let snapshot = try HostSnapshot.read(host)
+        var fix = try planBootLoader(host, snapshot)
+        switch NouveauBlacklist.decide(snapshot) {
+        case .write(let why):
+            let files = AtomicFile(root: host.root)
+            let old = files.read(.nouveauBlacklist)
+            try fix.add(.nouveauBlacklist, old: old ?? "", new: NouveauBlacklist.content, files: files, backUp: old != nil)
+            fix.plan.notes.append("\(why): \(HostPath.nouveauBlacklist) blacklists it")
+            let next = [fix.next, NouveauBlacklist.rebuild(host.sysfs)].compactMap { $0 }
+            fix.next = next.isEmpty ? nil : next.joined(separator: "; ")
+        case .leave(let why):
+            fix.plan.notes.append(why)
+        case .none:
+            break
+        }
+        return fix
+    }
+
+    static func planBootLoader(_ host: HostContext, _ snapshot: HostSnapshot) throws(GPUPrepError) -> BootLoaderFix {
         let wanted = snapshot.requiredArguments + snapshot.advisedArguments
         guard let loader = snapshot.bootLoader else {
             // Nothing to fix is no refusal: the running kernel may have all it needs.
@@ -132,10 +151,12 @@ public struct BootLoaderFix: Sendable {
     /// original with an edited copy), then the file, both replaced atomically.
     /// A backup that is not a regular file (a link, a FIFO, a directory) is refused: the edit would
     /// go ahead with no copy of the original to go back to.
-    mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile) throws(GPUPrepError) {
+    /// `backUp: false` for a file gpuprep makes new.
+    mutating func add(_ path: HostPath, old: String, new: String, files: AtomicFile, backUp: Bool = true) throws(GPUPrepError) {
         guard old != new else { return }
         let backup = HostPath.backup(of: path)
         switch Sysfs(root: files.root).kindOfEntry(backup) {
+        case nil where !backUp: break
         case nil: plan.fileChanges.append(Step(action: .backUp, path: backup, value: path.string, device: nil))
         case "a regular file": break     // the first backup is kept
         case let kind?:

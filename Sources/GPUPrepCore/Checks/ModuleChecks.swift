@@ -37,7 +37,7 @@ enum ModuleChecks {
     static func nouveau(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {
         let blacklisted = kmod.blacklist().contains("nouveau")
         let bound = s.gpus.filter { $0.driver == "nouveau" }
-        let blacklistRemedy = "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' > /etc/modprobe.d/blacklist-nouveau.conf, rebuild the initramfs (update-initramfs -u or dracut -f) and reboot"
+        let blacklistRemedy = "gpuprep check --fix (writes \(HostPath.nouveauBlacklist)), then rebuild the initramfs (\(NouveauBlacklist.rebuild(s.host.sysfs) ?? "update-initramfs -u or dracut -f")) and reboot"
         if let gpu = bound.first(where: { !$0.bootVGA }) {
             return Finding("modules.nouveau", .fail, "nouveau drives \(gpu.address): it holds the GPU that vfio-pci or the NVIDIA vGPU host driver needs",
                            remedy: "gpuprep bind \(gpu.address) (for this GPU), or " + blacklistRemedy)

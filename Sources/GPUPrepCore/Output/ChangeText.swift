@@ -64,18 +64,19 @@ public enum ChangeText {
 
     /// `check --fix`: the diff, where the backup is, and what to run next.
     static func renderFix(_ report: ChangeReport, style: TextStyle) -> String {
-        var out = ""
+        // Notes (what --fix wrote beside the boot loader, or left and why) come last.
+        let notes = report.plan.notes.map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
         if report.plan.isEmpty {
-            if let next = report.next { return "The boot loader manages its own configuration; run:\n  \(next)\n" }
-            return "Nothing to fix: the boot configuration already has the IOMMU arguments (if the running kernel lacks them, reboot: see 'gpuprep check').\n"
+            if let next = report.next { return "The boot loader manages its own configuration; run:\n  \(next)\n" + notes }
+            return "Nothing to fix: the boot configuration already has the IOMMU arguments (if the running kernel lacks them, reboot: see 'gpuprep check').\n" + notes
         }
-        out += report.diff ?? ""
-        if report.dryRun { return out + (report.next.map { "\nThen run: \($0)\n" } ?? "") }
+        var out = report.diff ?? ""
+        if report.dryRun { return out + (report.next.map { "\nThen run: \($0)\n" } ?? "") + notes }
         if let failure = report.outcome?.failure { return out + "\n" + style.paint("not changed: ", .bad) + failure.message + "\n" }
         let backups = report.plan.fileChanges.compactMap(\.path).filter { $0.string.hasSuffix(".gpuprep-bak") }
-        out += "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
+        out += backups.isEmpty ? "\nWritten.\n" : "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
         if let next = report.next { out += "Now run '\(next)' and reboot.\n" } else { out += "Reboot to use it.\n" }
-        return out
+        return out + notes
     }
 
     /// `create` and `destroy`: the plan, or the vGPUs made or removed, or what failed and was undone.
