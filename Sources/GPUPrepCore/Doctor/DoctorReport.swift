@@ -6,7 +6,7 @@ public struct DoctorReport: Sendable {
     public struct GPUDiagnosis: Sendable {
         public var gpu: PCIFunction
         public var purpose: Purpose
-        /// Whether the purpose was given (--for) or chosen from the GPU's state.
+        /// Why this purpose, when --for did not give it (nil when it did).
         public var chosen: String?
         public var steps: [DiagnosisStep]
         public var cause: DiagnosisStep? { steps.last(where: \.isCause) }
@@ -62,14 +62,14 @@ public struct DoctorReport: Sendable {
 
 extension DoctorReport: Encodable {
     enum Keys: String, CodingKey { case schemaVersion, checks, counts, diagnoses, notDiagnosed }
-    enum StepKeys: String, CodingKey { case id, status, device, summary, remedy, evidence }
+    enum StepKeys: String, CodingKey { case evidence }
     enum DiagnosisKeys: String, CodingKey { case device, purpose = "for", chosenBecause, cause }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(1, forKey: .schemaVersion)
         var list = c.nestedUnkeyedContainer(forKey: .checks)
-        for step in steps { try Self.encode(step, into: &list) }
+        for step in steps { try list.encode(StepJSON(step)) }
         try c.encode(Dictionary(uniqueKeysWithValues: Finding.Status.allCases.map { ($0.rawValue, count($0)) }), forKey: .counts)
         var gpus = c.nestedUnkeyedContainer(forKey: .diagnoses)
         for diagnosis in diagnoses {
@@ -86,10 +86,7 @@ extension DoctorReport: Encodable {
         try c.encode(notDiagnosed.map(\.address), forKey: .notDiagnosed)
     }
 
-    static func encode(_ step: DiagnosisStep, into list: inout UnkeyedEncodingContainer) throws {
-        try list.encode(StepJSON(step))
-    }
-
+    /// A step as check writes a finding, with its evidence.
     struct StepJSON: Encodable {
         let step: DiagnosisStep
         init(_ step: DiagnosisStep) { self.step = step }
