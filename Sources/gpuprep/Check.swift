@@ -17,7 +17,8 @@ struct Check: ParsableCommand {
         command line already there: a backup beside the file (.gpuprep-bak), an atomic write \
         keeping mode and owner, nothing to do the second time; then it prints the command \
         that regenerates the boot configuration. BLS entries get the grubby command; \
-        kernelstub gets its own command. An unrecognised boot loader is never touched. Where \
+        kernelstub gets its own command; plain systemd-boot entries (no GRUB) have their \
+        options lines edited. An unrecognised boot loader is never touched. Where \
         nouveau is loaded or would claim an NVIDIA GPU, --fix also writes \
         /etc/modprobe.d/gpuprep-blacklist-nouveau.conf (blacklist nouveau, modeset=0) and names \
         the initramfs rebuild; not where the host's console runs on nouveau.

@@ -72,6 +72,28 @@ import Testing
         #expect(kept.status == 0 && !FileManager.default.fileExists(atPath: desktop.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf"))
     }
 
+    /// Arch's plain systemd-boot (no GRUB, no /etc/kernel/cmdline): the entries are the
+    /// configuration. --fix extends every Linux entry (the fallback's intel_iommu=off replaced
+    /// where it is written), leaves Windows's entry alone, and finds nothing the second time;
+    /// the reboot is then the one remedy.
+    @Test func systemdBootEntries() throws {
+        let host = try fresh("p6t6-no-iommu")
+        try FileManager.default.removeItem(atPath: host.path + "/etc/default/grub")
+        try host.write("boot/loader/entries/arch.conf", "title   Arch Linux\nlinux   /vmlinuz-linux\ninitrd  /initramfs-linux.img\noptions root=UUID=0a3407de rw quiet\n")
+        try host.write("boot/loader/entries/arch-fallback.conf", "title   Arch Linux (fallback)\nlinux   /vmlinuz-linux\ninitrd  /initramfs-linux-fallback.img\noptions root=UUID=0a3407de rw\noptions intel_iommu=off\n")
+        let windows = "title Windows Boot Manager\nefi /EFI/Microsoft/Boot/bootmgfw.efi\n"
+        try host.write("boot/loader/entries/windows.conf", windows)
+        let before = try finding(host, "iommu.bootloader")
+        #expect(before.status == .fail && before.summary.hasPrefix("systemd-boot (/boot/loader/entries/arch.conf) does not configure intel_iommu=on"))
+        let run = try Run.gpuprep(["check", "--fix", "--no-color", "--root", host.path], environment: ["GPUPREP_PCI_IDS": Fixtures.pciIDs])
+        #expect(run.status == 0, "\(run.stderr)")
+        try expectGolden(run.stdout, "fix/systemd-boot.txt")
+        #expect(try String(contentsOfFile: host.path + "/boot/loader/entries/windows.conf", encoding: .utf8) == windows)
+        #expect(try Run.gpuprep(["check", "--fix", "--root", host.path]).stdout.hasPrefix("Nothing to fix"))
+        let after = try finding(host, "iommu.bootloader")
+        #expect(after.status == .warn && after.remedy == "reboot")
+    }
+
     @Test func theVGPUManagerRunning() throws {
         let host = try fresh("vgpu-l40s-sriov")
         #expect(try finding(host, "vgpu.manager").summary == "nvidia-vgpu-mgr.service is enabled and running (pid 690)")

@@ -13,6 +13,10 @@ public struct BootLoader: Sendable {
         case proxmox
         /// Pop!_OS's kernelstub.
         case kernelstub
+        /// systemd-boot reading Boot Loader Specification entries itself (Arch's way: no GRUB,
+        /// no /etc/kernel/cmdline): each entry's `options` lines are its command line, read at
+        /// boot, with nothing to regenerate.
+        case systemdBoot = "systemd-boot"
     }
 
     public var kind: Kind
@@ -52,6 +56,8 @@ public struct BootLoader: Sendable {
         case .kernelstub:
             return "kernelstub " + offs.map { "-d \($0)" }.joined(separator: " ") + " "
                 + offs.compactMap { Self.replacement(for: $0, wanted: wanted) }.map { "-a \($0)" }.joined(separator: " ")
+        case .systemdBoot:
+            return "in the options line of every entry in \(HostPath.blsEntries), replace \(changes.joined(separator: ", ")) (or 'gpuprep check --fix')"
         case .grub, .kernelCmdline, .proxmox:
             return "in \(kind == .grub ? "GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT of \(grubAssignment?.file ?? file)" : file.string), replace \(changes.joined(separator: ", ")), then run '\(regenerate ?? "update-grub")' (or 'gpuprep check --fix')"
         }
@@ -70,6 +76,8 @@ public struct BootLoader: Sendable {
             return "add \(joined) to \(file), then run '\(regenerate ?? "")' (or 'gpuprep check --fix')"
         case .kernelstub:
             return "kernelstub " + arguments.map { "-a \($0)" }.joined(separator: " ")
+        case .systemdBoot:
+            return "add \(joined) to the options line of every entry in \(HostPath.blsEntries) (or 'gpuprep check --fix')"
         }
     }
 
@@ -88,7 +96,10 @@ public struct BootLoader: Sendable {
             return BootLoader(kind: proxmox ? .proxmox : .kernelCmdline, file: .kernelCmdline, configured: KernelCommandLine(text),
                               regenerate: proxmox ? "proxmox-boot-tool refresh" : "kernel-install add \"$(uname -r)\" \(HostPath.libModules)/\"$(uname -r)\"/vmlinuz")
         }
-        guard files.read(.defaultGrub) != nil else { return nil }
+        guard files.read(.defaultGrub) != nil else {
+            // No GRUB: entries systemd-boot reads as they are.
+            return blsEntry(host).map { BootLoader(kind: .systemdBoot, file: $0.path, configured: KernelCommandLine($0.options), regenerate: nil) }
+        }
         let (assignments, last) = grubAssignments(host)
         // What grub-mkconfig will see: the last assignment the shell surely runs (one in a
         // here-document, an uncalled function or after `&&` configures nothing for certain).
@@ -162,7 +173,8 @@ public struct BootLoader: Sendable {
         return result
     }
 
-    /// The BLS entry of the running kernel (its `linux` line names the release), else the last one.
+    /// The BLS entry of the running kernel (its `linux` line names the release), else the last
+    /// Linux entry.
     static func blsEntry(_ host: HostContext) -> (path: HostPath, options: String)? {
         let files = AtomicFile(root: host.root)
         let release = host.kernelRelease ?? ""
@@ -177,6 +189,8 @@ public struct BootLoader: Sendable {
                 if trimmed.hasPrefix("options ") { options = String(trimmed.dropFirst("options ".count)) }
                 if trimmed.hasPrefix("linux ") { linux = String(trimmed.dropFirst("linux ".count)) }
             }
+            // Another OS's entry (`efi`, no `linux` line) configures no Linux command line.
+            guard !linux.isEmpty else { continue }
             if !release.isEmpty && linux.contains(release) { return (path, options) }
             chosen = (path, options)
         }

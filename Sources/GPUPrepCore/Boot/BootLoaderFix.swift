@@ -37,7 +37,7 @@ public struct BootLoaderFix: Sendable {
             // Nothing to fix is no refusal: the running kernel may have all it needs.
             let lacking = wanted.filter { snapshot.running?.has($0) != true }
             guard lacking.isEmpty else {
-                throw GPUPrepError(.refused, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub): nothing changed; add \(lacking.joined(separator: " ")) to the kernel command line by hand")
+                throw GPUPrepError(.refused, "no boot loader configuration recognised (GRUB, BLS entries, systemd-boot entries, /etc/kernel/cmdline, kernelstub): nothing changed; add \(lacking.joined(separator: " ")) to the kernel command line by hand")
             }
             return BootLoaderFix(plan: ChangePlan(), diff: "", next: nil, arguments: [])
         }
@@ -47,14 +47,20 @@ public struct BootLoaderFix: Sendable {
         let replacements = offs.map { (old: $0, new: BootLoader.replacement(for: $0, wanted: wanted)) }
         let missing = wanted.filter { argument in !loader.configured.has(argument) && !replacements.contains { $0.new == argument } }
         var fix = BootLoaderFix(plan: ChangePlan(), diff: "", next: nil, arguments: missing + replacements.compactMap(\.new))
-        guard !missing.isEmpty || !offs.isEmpty else { return fix }
         let files = AtomicFile(root: host.root)
+        if loader.kind == .systemdBoot {
+            try fix.editEntries(host, wanted: wanted, files: files)
+            return fix
+        }
+        guard !missing.isEmpty || !offs.isEmpty else { return fix }
         let joined = missing.joined(separator: " ")
         switch loader.kind {
         case .kernelstub:
             // kernelstub rewrites its own JSON; it is told, not edited.
             fix.next = "kernelstub " + (offs.map { "-d \($0)" } + fix.arguments.map { "-a \($0)" }).joined(separator: " ")
             return fix
+        case .systemdBoot:
+            break   // planned above, entry by entry
         case .kernelCmdline, .proxmox:
             let old = files.read(loader.file) ?? ""
             var line = old.trimmed()
@@ -110,6 +116,36 @@ public struct BootLoaderFix: Sendable {
             }
         }
         return fix
+    }
+
+    /// systemd-boot's entries, every Linux one (with a `linux` line; another OS's `efi` entry is
+    /// left), so that whichever boots has the arguments: each entry's own switches replaced and
+    /// what it lacks appended to its last `options` line, or an `options` line added.
+    mutating func editEntries(_ host: HostContext, wanted: [String], files: AtomicFile) throws(GPUPrepError) {
+        var added = Set<String>()
+        for name in (host.sysfs.list(.blsEntries) ?? []).sorted() where name.hasSuffix(".conf") && HostPath.isPlainName(name) {
+            let path = HostPath.blsEntries.child(name)
+            guard let old = files.read(path) else { continue }
+            var lines = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            guard lines.contains(where: { $0.trimmed().hasPrefix("linux ") }) else { continue }
+            let isOptions = { (line: String) in line.trimmed() == "options" || (line.trimmed().hasPrefix("options") && line.trimmed().dropFirst(7).first?.isWhitespace == true) }
+            let options = lines.filter(isOptions).map { String($0.trimmed().dropFirst(7)) }.joined(separator: " ")
+            let entry = BootLoader(kind: .systemdBoot, file: path, configured: KernelCommandLine(options), regenerate: nil)
+            let replacements = entry.iommuOffSwitches.map { (old: $0, new: BootLoader.replacement(for: $0, wanted: wanted)) }
+            let missing = wanted.filter { argument in !entry.configured.has(argument) && !replacements.contains { $0.new == argument } }
+            guard !missing.isEmpty || !replacements.isEmpty else { continue }
+            for index in lines.indices where isOptions(lines[index]) {
+                for r in replacements { lines[index] = Self.replacingArgument(r.old, with: r.new, in: lines[index]) }
+            }
+            if let index = lines.lastIndex(where: isOptions), !missing.isEmpty {
+                lines[index] += (lines[index].hasSuffix(" ") ? "" : " ") + missing.joined(separator: " ")
+            } else if !missing.isEmpty {
+                lines.insert("options " + missing.joined(separator: " "), at: lines.last == "" ? lines.count - 1 : lines.count)
+            }
+            added.formUnion(missing + replacements.compactMap(\.new))
+            try add(path, old: old, new: lines.joined(separator: "\n"), files: files)
+        }
+        arguments = wanted.filter(added.contains)
     }
 
     /// Replaces (or removes) one whole kernel argument in a command line.

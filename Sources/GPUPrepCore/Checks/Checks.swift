@@ -156,7 +156,7 @@ public enum Checks {
     /// The boot loader's configured command line against the running one.
     static func bootLoader(_ s: HostSnapshot) -> Finding {
         guard let loader = s.bootLoader else {
-            return Finding("iommu.bootloader", .skip, "no boot loader configuration recognised (GRUB, BLS entries, /etc/kernel/cmdline, kernelstub)")
+            return Finding("iommu.bootloader", .skip, "no boot loader configuration recognised (GRUB, BLS entries, systemd-boot entries, /etc/kernel/cmdline, kernelstub)")
         }
         let wanted = s.requiredArguments + s.advisedArguments
         let missingRequired = s.requiredArguments.filter { !loader.configured.has($0) }

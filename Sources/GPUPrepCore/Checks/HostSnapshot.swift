@@ -65,7 +65,9 @@ public struct HostSnapshot {
     /// The one remedy of a reboot pending (configured, not booted), so that every finding it
     /// settles shares it and the to-do list says it once.
     public var rebootRemedy: String {
-        "reboot (or, if the change was not applied yet, run '\(bootLoader?.regenerate ?? "the boot loader's update command")' first)"
+        // systemd-boot reads its entries at boot: there is nothing to run first.
+        if bootLoader?.kind == .systemdBoot { return "reboot" }
+        return "reboot (or, if the change was not applied yet, run '\(bootLoader?.regenerate ?? "the boot loader's update command")' first)"
     }
 
     /// Whether host devices bypass IOMMU translation, in either spelling.
