@@ -70,6 +70,17 @@ import Testing
         #expect(left.stdout.hasSuffix("note: nouveau is not blacklisted: it drives the host's console on 0000:04:00.0 (the boot VGA GPU); bind the GPUs meant for VMs with --persist instead\n"), "\(left.stdout)")
         let kept = try Run.gpuprep(["check", "--fix", "--root", desktop.path])
         #expect(kept.status == 0 && !FileManager.default.fileExists(atPath: desktop.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf"))
+
+        // Built into the kernel, nouveau never reads modprobe.d: the command line is said instead.
+        let builtin = try fresh("vgpu-l40s-sriov")
+        let release = "6.1.0-fixture-amd64"
+        try FileManager.default.removeItem(atPath: builtin.path + "/lib/modules/\(release)/kernel/drivers/fixture/nouveau.ko")
+        try builtin.write("lib/modules/\(release)/modules.builtin", "kernel/drivers/gpu/drm/nouveau/nouveau.ko\n")
+        #expect(try Run("/usr/bin/env", ["depmod", "-b", builtin.path, release]).status == 0)
+        let said = try Run.gpuprep(["check", "--fix", "--root", builtin.path])
+        #expect(said.stdout.hasSuffix("note: nouveau is built into this kernel, so a modprobe.d blacklist cannot stop it: add modprobe.blacklist=nouveau nouveau.modeset=0 to the kernel command line\n"), "\(said.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: builtin.path + "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf"))
+        #expect(try finding(builtin, "modules.nouveau").remedy?.hasPrefix("add modprobe.blacklist=nouveau nouveau.modeset=0 to the kernel command line") == true)
     }
 
     /// Arch's plain systemd-boot (no GRUB, no /etc/kernel/cmdline): the entries are the

@@ -29,6 +29,10 @@ public enum NouveauBlacklist {
         if kmod.blacklist().contains("nouveau") { return .none }
         let loaded = ModuleChecks.loaded(s, "nouveau")
         guard loaded || kmod.availability("nouveau") != .missing else { return .none }
+        if kmod.availability("nouveau") == .builtin {
+            // A module built into the kernel never reads modprobe.d: only the command line stops it.
+            return .leave("nouveau is built into this kernel, so a modprobe.d blacklist cannot stop it: add modprobe.blacklist=nouveau nouveau.modeset=0 to the kernel command line")
+        }
         if let console = s.gpus.first(where: { $0.bootVGA && $0.driver == "nouveau" }) {
             return .leave("nouveau is not blacklisted: it drives the host's console on \(console.address) (the boot VGA GPU); bind the GPUs meant for VMs with --persist instead")
         }

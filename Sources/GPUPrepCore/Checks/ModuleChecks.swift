@@ -37,7 +37,9 @@ enum ModuleChecks {
     static func nouveau(_ s: HostSnapshot, _ kmod: Kmod) -> Finding {
         let blacklisted = kmod.blacklist().contains("nouveau")
         let bound = s.gpus.filter { $0.driver == "nouveau" }
-        let blacklistRemedy = "gpuprep check --fix (writes \(HostPath.nouveauBlacklist)), then rebuild the initramfs (\(NouveauBlacklist.rebuild(s.host.sysfs) ?? "update-initramfs -u or dracut -f")) and reboot"
+        let blacklistRemedy = kmod.availability("nouveau") == .builtin
+            ? "add modprobe.blacklist=nouveau nouveau.modeset=0 to the kernel command line and reboot (nouveau is built into this kernel: modprobe.d cannot stop it)"
+            : "gpuprep check --fix (writes \(HostPath.nouveauBlacklist)), then rebuild the initramfs (\(NouveauBlacklist.rebuild(s.host.sysfs) ?? "update-initramfs -u or dracut -f")) and reboot"
         if let gpu = bound.first(where: { !$0.bootVGA }) {
             return Finding("modules.nouveau", .fail, "nouveau drives \(gpu.address): it holds the GPU that vfio-pci or the NVIDIA vGPU host driver needs",
                            remedy: "gpuprep bind \(gpu.address) (for this GPU), or " + blacklistRemedy)
