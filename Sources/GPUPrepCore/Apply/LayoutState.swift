@@ -38,24 +38,16 @@ public struct LayoutState: Sendable, Equatable, Encodable {
         return state
     }
 
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        var bound = c.nestedContainer(keyedBy: Key.self, forKey: Key("passthrough"))
-        for address in passthrough.keys.sorted() { try bound.encode(passthrough[address]!, forKey: Key(address)) }
-        var vfs = c.nestedContainer(keyedBy: Key.self, forKey: Key("sriov"))
-        for address in sriov.keys.sorted() { try vfs.encode(sriov[address]!, forKey: Key(address)) }
-        var vgpu = c.nestedContainer(keyedBy: Key.self, forKey: Key("vgpus"))
+        var c = encoder.container(keyedBy: NamedKey.self)
+        var bound = c.nestedContainer(keyedBy: NamedKey.self, forKey: NamedKey("passthrough"))
+        for address in passthrough.keys.sorted() { try bound.encode(passthrough[address]!, forKey: NamedKey(address)) }
+        var vfs = c.nestedContainer(keyedBy: NamedKey.self, forKey: NamedKey("sriov"))
+        for address in sriov.keys.sorted() { try vfs.encode(sriov[address]!, forKey: NamedKey(address)) }
+        var vgpu = c.nestedContainer(keyedBy: NamedKey.self, forKey: NamedKey("vgpus"))
         for target in vgpus.keys.sorted() {
-            var types = vgpu.nestedContainer(keyedBy: Key.self, forKey: Key(target))
-            for type in vgpus[target]!.keys.sorted() { try types.encode(vgpus[target]![type]!, forKey: Key(type)) }
+            var types = vgpu.nestedContainer(keyedBy: NamedKey.self, forKey: NamedKey(target))
+            for type in vgpus[target]!.keys.sorted() { try types.encode(vgpus[target]![type]!, forKey: NamedKey(type)) }
         }
     }
 

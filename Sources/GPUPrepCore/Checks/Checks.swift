@@ -2,11 +2,12 @@ import GPUPrepSystem
 
 /// Every check of `gpuprep check`, in the order they are shown.
 public enum Checks {
-    public static func run(_ snapshot: HostSnapshot) -> [Finding] {
+    /// `holders`: a scan of /proc the caller already made, so that it is not made twice.
+    public static func run(_ snapshot: HostSnapshot, holders: DeviceHolders? = nil) -> [Finding] {
         var findings = [cpu(snapshot), firmware(snapshot), enabled(snapshot), cmdline(snapshot), passthrough(snapshot),
                         acsOverride(snapshot), interruptRemapping(snapshot), bootLoader(snapshot)]
         findings += ModuleChecks.run(snapshot)
-        findings += GPUChecks.run(snapshot)
+        findings += GPUChecks.run(snapshot, holders: holders)
         findings += HostReadinessChecks.run(snapshot)
         return findings
     }

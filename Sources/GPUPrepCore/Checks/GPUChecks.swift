@@ -2,9 +2,10 @@ import GPUPrepSystem
 
 /// Per-GPU findings: boot VGA, reset, its IOMMU group; and vGPU display readiness.
 enum GPUChecks {
-    static func run(_ s: HostSnapshot) -> [Finding] {
+    /// `holders`: a scan of /proc a caller already made (nil: one is made here).
+    static func run(_ s: HostSnapshot, holders scanned: DeviceHolders? = nil) -> [Finding] {
         var findings: [Finding] = []
-        let holders = DeviceHolders.scan(s.host)
+        let holders = scanned ?? DeviceHolders.scan(s.host)
         for gpu in s.gpus {
             let name = gpu.deviceName ?? "the GPU"
             let servesVFs = s.topology.functions.contains { $0.physicalFunction == gpu.address && $0.vgpuInterface != nil }
@@ -14,22 +15,27 @@ enum GPUChecks {
                 findings.append(Finding("gpu.boot_vga", .warn, "\(name) is the boot VGA device: the console runs on it, and passing it through takes the console away",
                                         remedy: "pass another GPU through, or keep a serial/SSH console and bind it with --force", device: gpu.address))
             }
-            let methods = s.host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu.address.description, "reset_method"))
-            switch methods {
-            case nil where !s.kernelReportsResetMethods:
-                findings.append(Finding("gpu.reset", .skip, "\(name): this kernel does not report reset methods (reset_method appeared in 5.15)", device: gpu.address))
-            case nil, ""?:
-                // Since 5.15 the kernel hides reset_method from a device that has no reset method.
-                findings.append(Finding("gpu.reset", .warn, "\(name) has no reset method: a VM that stops may leave it unusable until the host reboots",
-                                        remedy: "prefer a slot whose bridge supports secondary bus reset, or a GPU with FLR", device: gpu.address))
-            case let methods?:
-                findings.append(Finding("gpu.reset", .pass, "\(name) can be reset (\(methods.split(separator: " ").joined(separator: ", ")))", device: gpu.address))
-            }
+            findings.append(reset(s, gpu))
             findings.append(group(s, gpu))
         }
         if let fabric = NVLinkFabric(s.topology.functions) { findings.append(Self.fabric(fabric)) }
         findings.append(display(s))
         return findings
+    }
+
+    /// Whether the GPU can be reset between VMs (reset_method, Linux 5.15+).
+    static func reset(_ s: HostSnapshot, _ gpu: PCIFunction) -> Finding {
+        let name = gpu.deviceName ?? "the GPU"
+        switch s.host.sysfs.read(HostPath.sysBusPCIDevices.child(gpu.address.description, "reset_method")) {
+        case nil where !s.kernelReportsResetMethods:
+            return Finding("gpu.reset", .skip, "\(name): this kernel does not report reset methods (reset_method appeared in 5.15)", device: gpu.address)
+        case nil, ""?:
+            // Since 5.15 the kernel hides reset_method from a device that has no reset method.
+            return Finding("gpu.reset", .warn, "\(name) has no reset method: a VM that stops may leave it unusable until the host reboots",
+                           remedy: "prefer a slot whose bridge supports secondary bus reset, or a GPU with FLR", device: gpu.address)
+        case let methods?:
+            return Finding("gpu.reset", .pass, "\(name) can be reset (\(methods.split(separator: " ").joined(separator: ", ")))", device: gpu.address)
+        }
     }
 
     /// Who holds the GPU (or its card's other functions), as bind and conflicts say it: a VM

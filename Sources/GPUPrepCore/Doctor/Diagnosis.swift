@@ -48,3 +48,20 @@ struct DiagnosisChain {
         steps.append(result)
     }
 }
+
+/// What the vGPU and passthrough diagnoses of one GPU share: the host read once, the GPU, and
+/// how a step of theirs is made (`doctor.<purpose>.<id>`, on the GPU).
+protocol GPUDiagnosisWalk {
+    var host: DoctorHost { get }
+    var gpu: PCIFunction { get }
+    static var purpose: Purpose { get }
+}
+
+extension GPUDiagnosisWalk {
+    var sysfs: Sysfs { host.sysfs }
+    var name: String { gpu.deviceName ?? "the GPU" }
+    var device: HostPath { HostPath.sysBusPCIDevices.child(gpu.address.description) }
+    func step(_ id: String, _ status: Finding.Status, _ summary: String, remedy: String? = nil, _ evidence: [Evidence]) -> DiagnosisStep {
+        DiagnosisStep("doctor.\(Self.purpose.rawValue).\(id)", status, summary, remedy: remedy, device: gpu.address, evidence: evidence)
+    }
+}

@@ -3,16 +3,10 @@ import GPUPrepSystem
 /// Why a GPU cannot be given to a VM, in the order the causes stand in the way: the IOMMU, the
 /// IOMMU group, who holds the card, the drivers of its functions; then what makes it fragile
 /// once given (reset, boot VGA, BARs larger than a VM's default MMIO window), said as warnings.
-struct PassthroughDiagnosis {
+struct PassthroughDiagnosis: GPUDiagnosisWalk {
+    static let purpose = Purpose.passthrough
     let host: DoctorHost
     let gpu: PCIFunction
-
-    var sysfs: Sysfs { host.sysfs }
-    var name: String { gpu.deviceName ?? "the GPU" }
-    var device: HostPath { HostPath.sysBusPCIDevices.child(gpu.address.description) }
-    func step(_ id: String, _ status: Finding.Status, _ summary: String, remedy: String? = nil, _ evidence: [Evidence]) -> DiagnosisStep {
-        DiagnosisStep("doctor.passthrough." + id, status, summary, remedy: remedy, device: gpu.address, evidence: evidence)
-    }
 
     func run() -> [DiagnosisStep] {
         var chain = DiagnosisChain()
@@ -72,8 +66,8 @@ struct PassthroughDiagnosis {
     }
 
     func reset() -> DiagnosisStep? {
-        let finding = GPUChecks.run(host.snapshot).first { $0.id == "gpu.reset" && $0.device == gpu.address }
-        guard let finding, finding.status != .skip else { return nil }
+        let finding = GPUChecks.reset(host.snapshot, gpu)
+        guard finding.status != .skip else { return nil }
         let methods = sysfs.read(device.child("reset_method"))
         return step("reset", finding.status == .pass ? .pass : .warn, finding.summary, remedy: finding.remedy, [Evidence(device.child("reset_method"), methods)])
     }

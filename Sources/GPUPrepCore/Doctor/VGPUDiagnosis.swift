@@ -5,16 +5,10 @@ import GPUPrepSystem
 /// gpu-operator#1278 among them): the vGPU manager, the GPU's driver, the release's support
 /// for the GPU, the board's display mode, the IOMMU and VFs SR-IOV needs, GSP firmware, what
 /// fills the GPU, and the manager running.
-struct VGPUDiagnosis {
+struct VGPUDiagnosis: GPUDiagnosisWalk {
+    static let purpose = Purpose.vgpu
     let host: DoctorHost
     let gpu: PCIFunction
-
-    var sysfs: Sysfs { host.snapshot.host.sysfs }
-    var name: String { gpu.deviceName ?? "the GPU" }
-    var device: HostPath { HostPath.sysBusPCIDevices.child(gpu.address.description) }
-    func step(_ id: String, _ status: Finding.Status, _ summary: String, remedy: String? = nil, _ evidence: [Evidence]) -> DiagnosisStep {
-        DiagnosisStep("doctor.vgpu." + id, status, summary, remedy: remedy, device: gpu.address, evidence: evidence)
-    }
 
     func run() -> [DiagnosisStep] {
         var chain = DiagnosisChain()

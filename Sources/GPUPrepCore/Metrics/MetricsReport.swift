@@ -95,7 +95,7 @@ public struct MetricsReport: Sendable {
         var iommu = Family("gpuprep_iommu_enabled", "1 when the kernel runs with an IOMMU (devices are in IOMMU groups).")
         iommu.add(snapshot.iommuActive ? 1 : 0)
         var findings = Family("gpuprep_check_findings", "Findings of 'gpuprep check' by status.")
-        let checks = Checks.run(snapshot)
+        let checks = Checks.run(snapshot, holders: holders)
         for status in Finding.Status.allCases {
             findings.add(checks.filter { $0.status == status }.count, ("status", status.rawValue))
         }
@@ -146,29 +146,21 @@ enum MIGInstances {
 
 /// `--json`: `{"schemaVersion": 1, "metrics": [{"name", "help", "type", "samples": [{"labels": {...}, "value"}]}]}`.
 extension MetricsReport: Encodable {
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ string: String) { stringValue = string }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
     public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(1, forKey: Key("schemaVersion"))
-        var list = c.nestedUnkeyedContainer(forKey: Key("metrics"))
+        var c = encoder.container(keyedBy: NamedKey.self)
+        try c.encode(1, forKey: NamedKey("schemaVersion"))
+        var list = c.nestedUnkeyedContainer(forKey: NamedKey("metrics"))
         for family in families {
-            var f = list.nestedContainer(keyedBy: Key.self)
-            try f.encode(family.name, forKey: Key("name"))
-            try f.encode(family.help, forKey: Key("help"))
-            try f.encode(family.type, forKey: Key("type"))
-            var samples = f.nestedUnkeyedContainer(forKey: Key("samples"))
+            var f = list.nestedContainer(keyedBy: NamedKey.self)
+            try f.encode(family.name, forKey: NamedKey("name"))
+            try f.encode(family.help, forKey: NamedKey("help"))
+            try f.encode(family.type, forKey: NamedKey("type"))
+            var samples = f.nestedUnkeyedContainer(forKey: NamedKey("samples"))
             for sample in family.samples {
-                var s = samples.nestedContainer(keyedBy: Key.self)
-                var labels = s.nestedContainer(keyedBy: Key.self, forKey: Key("labels"))
-                for (name, value) in sample.labels { try labels.encode(value, forKey: Key(name)) }
-                try s.encode(sample.value, forKey: Key("value"))
+                var s = samples.nestedContainer(keyedBy: NamedKey.self)
+                var labels = s.nestedContainer(keyedBy: NamedKey.self, forKey: NamedKey("labels"))
+                for (name, value) in sample.labels { try labels.encode(value, forKey: NamedKey(name)) }
+                try s.encode(sample.value, forKey: NamedKey("value"))
             }
         }
     }
