@@ -70,6 +70,9 @@ demo: build
 	echo; echo "\$$ gpuprep conflicts --root examples/hosts/desktop-b550"; \
 	$$bin conflicts --root examples/hosts/desktop-b550; \
 	[ $$? = 1 ] && echo "(exit status 1: blockers found, as expected on this sample host)" || exit 1; \
+	echo; echo "\$$ gpuprep doctor --root examples/hosts/vgpu-l40s-sriov a1:00.0"; \
+	$$bin doctor --root examples/hosts/vgpu-l40s-sriov a1:00.0; \
+	[ $$? = 1 ] && echo "(exit status 1: doctor found the cause, as expected on this sample host)" || exit 1; \
 	echo; echo "\$$ gpuprep types --root examples/hosts/vgpu-a2-t4-busy --available"; \
 	$$bin types --root examples/hosts/vgpu-a2-t4-busy --available || exit 1; \
 	echo; echo "\$$ gpuprep apply --root examples/hosts/vgpu-l40s-sriov -f examples/layouts/l40s-vgpu.yaml --dry-run"; \
