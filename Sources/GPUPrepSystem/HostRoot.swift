@@ -151,6 +151,19 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let blsEntries = HostPath(unchecked: "/boot/loader/entries")
     public static let updateGrub = HostPath(unchecked: "/usr/sbin/update-grub")
     public static let bootGrub2 = HostPath(unchecked: "/boot/grub2")
+    /// What grub-mkconfig writes: Debian's, Fedora and RHEL's, and the ESP's directory (EL7/EL8 UEFI).
+    public static let bootGrubConfig = HostPath(unchecked: "/boot/grub/grub.cfg")
+    public static let bootGrub2Config = HostPath(unchecked: "/boot/grub2/grub.cfg")
+    public static let espEFI = HostPath(unchecked: "/boot/efi/EFI")
+    public static let sysFirmwareEFI = HostPath(unchecked: "/sys/firmware/efi")
+    /// Where unified kernel images are (the ESP mounted at /boot, /efi or /boot/efi).
+    public static let ukiDirs = ["/boot/EFI/Linux", "/efi/EFI/Linux", "/boot/efi/EFI/Linux"].map { HostPath(unchecked: $0) }
+    public static let mkinitcpioPresets = HostPath(unchecked: "/etc/mkinitcpio.d")
+    /// mkinitcpio's drop-ins (mkinitcpio.conf(5)), sourced after /etc/mkinitcpio.conf.
+    public static let mkinitcpioConfigD = HostPath(unchecked: "/etc/mkinitcpio.conf.d")
+    public static let persistMkinitcpioConf = HostPath(unchecked: "/etc/mkinitcpio.conf.d/gpuprep-vfio.conf")
+    /// Where --regenerate shows a program under --root when the tree has none (never run there).
+    public static let programDirs = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map { HostPath(unchecked: $0) }
     /// Where the EGL libraries a vGPU display needs are installed.
     /// Where libraries are on Debian (multiarch, x86_64 and arm64), RHEL and others.
     public static let libraryDirs = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"].map { HostPath(unchecked: $0) }

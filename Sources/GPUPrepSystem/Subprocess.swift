@@ -9,8 +9,9 @@ public enum Subprocess {
     }
 
     /// `arguments[0]` is the program's path. The child is killed once `timeoutSeconds` have
-    /// passed; a child that cannot be started is an error.
-    public static func run(_ arguments: [String], input: [UInt8], timeoutSeconds: Int = 30) throws(SystemError) -> Result {
+    /// passed; a child that cannot be started is an error. `mergingErrors`: its standard error
+    /// goes into the output too (a host program's messages, shown with the step).
+    public static func run(_ arguments: [String], input: [UInt8], timeoutSeconds: Int = 30, mergingErrors: Bool = false) throws(SystemError) -> Result {
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
         guard pipe(&toChild) == 0 else { throw .io(path: arguments[0], errno: errno) }
         guard pipe(&fromChild) == 0 else {
@@ -24,6 +25,7 @@ public enum Subprocess {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        if mergingErrors { posix_spawn_file_actions_adddup2(&actions, fromChild[1], 2) }
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }

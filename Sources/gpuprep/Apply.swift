@@ -60,10 +60,12 @@ struct Apply: ParsableCommand {
     var persist = false
 
     @OptionGroup var release: ReleaseOptions
+    @OptionGroup var regeneration: RegenerateOption
 
     func run() throws {
         try global.runReporting { () throws(GPUPrepError) in
             if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
+            if regeneration.regenerate == true && !persist { throw GPUPrepError(.usage, "--regenerate goes with --persist") }
             guard (0...3600).contains(wait) else { throw GPUPrepError(.usage, "--wait must be between 0 and 3600 seconds") }
             let (text, shown) = try readLayout()
             let layout = try LayoutFile.parse(text, shown: shown).choosing(profile: profile)
@@ -78,6 +80,8 @@ struct Apply: ParsableCommand {
             run.boot = boot
             run.waitSeconds = wait
             run.progress = { Terminal.writeError("gpuprep: \($0)\n") }
+            // The file applied is the site's file, or names its own default.
+            run.regenerate = persist && !check && (regeneration.regenerate ?? layout.regenerate ?? regeneration.resolved(global))
             let report: ApplyReport
             do throws(GPUPrepError) { report = try run.run() } catch {
                 // Not for want of root: nothing was tried, and nothing could be recorded.

@@ -17,14 +17,22 @@ struct ChangeOptions: ParsableArguments {
     var persist = false
 
     @OptionGroup var release: ReleaseOptions
+    @OptionGroup var regeneration: RegenerateOption
+
+    func validate() throws {
+        if regeneration.regenerate == true && !persist { throw ValidationError("--regenerate goes with --persist") }
+    }
 
     /// Plans with the planner, then (unless a dry run) applies under the host lock.
     func execute(_ global: GlobalOptions, command: String,
                  plan makePlan: (BindPlanner) throws(GPUPrepError) -> ChangePlan) throws {
+        let regenerate = persist && regeneration.resolved(global)
         try applyChange(global, command: command, dryRun: dryRun) { (host) throws(GPUPrepError) in
             var planner = try BindPlanner(host: host)
             planner.release = release.choice
-            return ChangeReport(command: command, dryRun: dryRun, plan: try makePlan(planner), outcome: nil)
+            var plan = try makePlan(planner)
+            if regenerate { try plan.addRegeneration(host) }
+            return ChangeReport(command: command, dryRun: dryRun, plan: plan, outcome: nil)
         }
     }
 }

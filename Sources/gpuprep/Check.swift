@@ -16,9 +16,11 @@ struct Check: ParsableCommand {
         /etc/default/grub or its grub.d drop-in, /etc/kernel/cmdline) by appending to the \
         command line already there: a backup beside the file (.gpuprep-bak), an atomic write \
         keeping mode and owner, nothing to do the second time; then it prints the command \
-        that regenerates the boot configuration. BLS entries get the grubby command; \
-        kernelstub gets its own command; plain systemd-boot entries (no GRUB) have their \
-        options lines edited. An unrecognised boot loader is never touched. Where \
+        that regenerates the boot configuration (--regenerate runs it, and the initramfs \
+        rebuild, instead). BLS entries get the grubby command; kernelstub gets its own \
+        command; plain systemd-boot entries (no GRUB) have their options lines edited; with \
+        unified kernel images and no /etc/kernel/cmdline, that file is written from the \
+        running command line. An unrecognised boot loader is never touched. Where \
         nouveau is loaded or would claim an NVIDIA GPU, --fix also writes \
         /etc/modprobe.d/gpuprep-blacklist-nouveau.conf (blacklist nouveau, modeset=0) and names \
         the initramfs rebuild; not where the host's console runs on nouveau.
@@ -33,8 +35,11 @@ struct Check: ParsableCommand {
     @Flag(help: "With --fix: show the edit as a unified diff and change nothing.")
     var dryRun = false
 
+    @OptionGroup var regeneration: RegenerateOption
+
     func validate() throws {
         if dryRun && !fix { throw ValidationError("--dry-run goes with --fix") }
+        if regeneration.regenerate == true && !fix { throw ValidationError("--regenerate goes with --fix") }
     }
 
     func run() throws {
@@ -47,8 +52,9 @@ struct Check: ParsableCommand {
     }
 
     func runFix() throws {
+        let regenerate = regeneration.resolved(global)
         try applyChange(global, command: "fix", dryRun: dryRun) { (host) throws(GPUPrepError) in
-            let fix = try BootLoaderFix.plan(host)
+            let fix = try BootLoaderFix.plan(host, regenerate: regenerate)
             return ChangeReport(command: "fix", dryRun: dryRun, plan: fix.plan, outcome: nil,
                                 diff: fix.diff.isEmpty ? nil : fix.diff, next: fix.next)
         }

@@ -80,7 +80,7 @@ func applyLayout(_ text: String, on host: FakeHost, _ kernel: SimulatedKernel, c
         ("version: 1\npassthrough:\n  - match: {address: 2b:00.0}\n    driver: ../evil\n", "gpuprep.yaml:4: driver '../evil' is not a module name: use vfio-pci, auto, or a VFIO variant driver's module name"),
         ("version: 2\n", "gpuprep.yaml:1: version '2' is not one this gpuprep reads: use 'version: 1'"),
         ("passthrough: []\n", "gpuprep.yaml:1: the file has no 'version': start it with 'version: 1'"),
-        ("version: 1\nvgpu:\n  - {}\n", "gpuprep.yaml:2: unknown key 'vgpu' in the file; did you mean 'vgpus'? (known: version, passthrough, sriov, vgpus, profiles)"),
+        ("version: 1\nvgpu:\n  - {}\n", "gpuprep.yaml:2: unknown key 'vgpu' in the file; did you mean 'vgpus'? (known: version, regenerate, passthrough, sriov, vgpus, profiles)"),
         ("version: 1\nvgpus:\n  match: {gpu: 2b:00.0}\n", "gpuprep.yaml:3: 'vgpus' must be a list (lines starting with '- ')"),
         ("version: 1\nvgpus: [\n  {match: {gpu: 2b:00.0}}\n", "gpuprep.yaml:4:1: not valid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 2)"),
         ("version: 1\nversion: 1\n", "gpuprep.yaml:1:1: not valid YAML: the key 'version' appears twice in one mapping"),

@@ -181,7 +181,8 @@ func apply(_ plan: ChangePlan, _ host: FakeHost, _ kernel: SimulatedKernel) thro
             func replaceFile(_ path: HostPath, _ content: String?) throws(SystemError) { try inner.replaceFile(path, content) }
             func makeLink(_ path: HostPath, to target: String) throws(SystemError) { try inner.makeLink(path, to: target) }
             func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError) { try inner.backUp(source, to: backup) }
-            func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) { try inner.run(program, arguments) }
+            func run(_ program: HostPath, _ run: ProgramRun) throws(SystemError) -> [String] { try inner.run(program, run) }
+            var runsPrograms: Bool { true }
         }
         var applier = Applier(writer: Refusing(kernel), sysfs: Sysfs(root: try HostRoot(host.path)))
         applier.verifyTimeoutMilliseconds = 100

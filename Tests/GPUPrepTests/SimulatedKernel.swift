@@ -108,15 +108,27 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
         if let content { try files.write(path, content) } else { try files.remove(path) }
     }
 
-    /// NVIDIA's sriov-manage -e: every VF of the GPU, as a write of sriov_totalvfs would.
+    /// NVIDIA's sriov-manage -e: every VF of the GPU, as a write of sriov_totalvfs would;
+    /// systemctl as below; any other program is the host tree's own stand-in (a script that
+    /// records its arguments and may fail, as Tests make for --regenerate), run for real.
     private(set) var programs: [String] = []
-    func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
+    var runsPrograms: Bool { true }
+    func run(_ program: HostPath, _ run: ProgramRun) throws(SystemError) -> [String] {
+        let arguments = run.arguments
         programs.append(([program.string] + arguments).joined(separator: " "))
-        if program.string.hasSuffix("/systemctl") { return try systemctl(program, arguments) }
+        if program.string.hasSuffix("/systemctl") { try systemctl(program, arguments); return [] }
+        let standIn = host.root.appendingPathComponent(String(program.string.dropFirst())).path
+        if !program.string.hasSuffix("/sriov-manage"), Subprocess.isExecutable(standIn) {
+            let result = try Subprocess.run([standIn] + arguments, input: [], timeoutSeconds: run.timeoutSeconds, mergingErrors: true)
+            let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n").map(String.init)
+            guard result.status == 0 else { throw .program(path: program.string, status: result.status, output: lines.last ?? "") }
+            return lines
+        }
         guard arguments.count == 2, arguments[0] == "-e",
               let total = try? String(contentsOf: host.root.appendingPathComponent(host.devicePath(arguments[1]) + "/sriov_totalvfs"), encoding: .utf8)
         else { throw .program(path: program.string, status: 1, output: "usage") }
         try write(HostPath.sysBusPCIDevices.child(arguments[1], "sriov_numvfs"), total)
+        return []
     }
 
     /// systemd, as far as --release needs it: `stop UNIT` ends the unit's processes (those whose

@@ -15,6 +15,8 @@ public struct ApplyRun {
     /// After VFs are enabled, how long their vGPU types may take to appear (NVIDIA's vGPU
     /// manager lists them once the VF's driver has probed).
     public var settleSeconds = 15
+    /// `--regenerate` (with --persist): rebuild the initramfs once the files it carries changed.
+    public var regenerate = false
     /// Told what is being waited for (at boot), as it happens.
     public var progress: (String) -> Void = { _ in }
     /// The most rounds of `max` on one entry (a GPU has at most 32 VFs; a host, a few hundred).
@@ -89,6 +91,11 @@ public struct ApplyRun {
         }
         applier.rollBackIfInterrupted(&transaction)
         applier.startReleased(&transaction)
+        if regenerate {
+            // A missing program was refused by the preview, before anything was written.
+            try? report.plan.addRegeneration(host)
+            applier.regenerate(report.plan.regeneration, in: &transaction)
+        }
         report.outcome = applier.finish(transaction)
         if report.outcome?.failure != nil { report.created = []; report.destroyed = [] }
         if let now = try? session.open() { report.after = LayoutState.read(planner, host: now) }
@@ -137,6 +144,7 @@ public struct ApplyRun {
             report.destroyed += part.destroyed
         }
         report.after = after
+        if regenerate { try report.plan.addRegeneration(host) }
     }
 
     /// The key a vGPU is counted under: the entry's parent, or its GPU (an nvidia-vfio vGPU's

@@ -105,6 +105,9 @@ public struct HostLayout: Sendable, Equatable {
     public var profiles: [String: Profile] = [:]
     /// Where it was read from, for messages.
     public var source = ""
+    /// The site's default for --regenerate (`regenerate: true`): commands that write boot files
+    /// (check --fix, bind/unbind/apply --persist) then rebuild what boots from them.
+    public var regenerate: Bool?
     /// The profile used when none is named (vgpu-device-manager's `default`), if the file has it.
     public var defaultProfile: String?
 

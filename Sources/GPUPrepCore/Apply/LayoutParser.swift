@@ -13,12 +13,13 @@ public struct LayoutParser {
         if document.isNull { throw fail(document, "the file is empty: it needs at least 'version: 1'") }
         let top = try mapping(document, "the file")
         if top["vgpu-configs"] != nil { return try VGPUDeviceManagerConfig(parser: self).parse(top, document) }
-        try allow(top, ["version", "passthrough", "sriov", "vgpus", "profiles"], in: "the file")
+        try allow(top, ["version", "regenerate", "passthrough", "sriov", "vgpus", "profiles"], in: "the file")
         guard let version = top["version"] else { throw fail(document, "the file has no 'version': start it with 'version: 1'") }
         guard version.value.scalar == "1" else {
             throw fail(version.value, "version '\(version.value.scalar ?? "?")' is not one this gpuprep reads: use 'version: 1'")
         }
         var layout = HostLayout(source: source)
+        if let regenerate = top["regenerate"] { layout.regenerate = try flag(regenerate.value, "regenerate") }
         let sections = try self.sections(top)
         try noDuplicates(sections)
         layout.passthrough = sections.passthrough ?? []

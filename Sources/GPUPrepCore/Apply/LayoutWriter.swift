@@ -12,6 +12,7 @@ public enum LayoutWriter {
 
     public static func render(_ layout: HostLayout) -> String {
         var out = header + "version: 1\n"
+        if let regenerate = layout.regenerate { out += "regenerate: \(regenerate)\n" }
         out += sections(passthrough: layout.passthrough, sriov: layout.sriov, vgpus: layout.vgpus, indent: "")
         if !layout.profiles.isEmpty {
             out += "profiles:\n"

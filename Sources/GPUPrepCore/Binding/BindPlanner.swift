@@ -25,13 +25,19 @@ public struct ChangePlan: Sendable {
     /// Services stopped before the change and started again after it, whatever happens
     /// (--release, --release-display): see ServiceRelease.
     public var releases: [ServiceRelease] = []
+    /// --regenerate: the host's own programs that rebuild what boots from the files written,
+    /// run once the change is done (never rolled back: see Regeneration).
+    public var regeneration: [Step] = []
 
-    /// Every step in the order it is carried out: services released, the change, services back.
-    public var steps: [Step] { releases.map(\.stop) + changeSteps + releases.reversed().map(\.start) }
+    public init() {}
+
+    /// Every step in the order it is carried out: services released, the change, services back,
+    /// then the regeneration.
+    public var steps: [Step] { releases.map(\.stop) + changeSteps + releases.reversed().map(\.start) + regeneration }
     /// The change itself, without the services it stops and starts.
     public var changeSteps: [Step] { moduleLoads + devices.flatMap(\.steps) + actions + fileChanges }
-    /// Nothing to change: then no service is stopped either.
-    public var isEmpty: Bool { changeSteps.isEmpty }
+    /// Nothing to change (then no service is stopped either) and nothing to regenerate.
+    public var isEmpty: Bool { changeSteps.isEmpty && regeneration.isEmpty }
 
     /// The safety checks' verdict: no reason, nothing to say; with --force, each becomes a
     /// warning; without, the change is refused with every reason at once (exit 65).

@@ -12,8 +12,11 @@ public protocol HostWriter {
     func backUp(_ source: HostPath, to backup: HostPath) throws(SystemError)
     /// Makes `path` a symbolic link to `target`, atomically.
     func makeLink(_ path: HostPath, to target: String) throws(SystemError)
-    /// Runs a host program (only ever a fixed one: NVIDIA's sriov-manage) with arguments.
-    func run(_ program: HostPath, _ arguments: [String]) throws(SystemError)
+    /// Runs a host program (only ever one gpuprep names: sriov-manage, systemctl, the boot
+    /// loader's and initramfs builder's commands); returns what it printed, line by line.
+    func run(_ program: HostPath, _ run: ProgramRun) throws(SystemError) -> [String]
+    /// Whether `run` runs programs here (the live host), or a plan's programs are only shown.
+    var runsPrograms: Bool { get }
 }
 
 
@@ -41,25 +44,30 @@ public struct LiveHostWriter: HostWriter {
         try AtomicFile(root: host.root).backUp(source, to: backup)
     }
 
-    /// Only on the live host: a program inside a --root tree is never run. NVIDIA documents that
+    public var runsPrograms: Bool { host.root.isLiveHost }
+
+    /// Only on the live host: a program inside a --root tree is never run. Each try is bounded;
+    /// a failed one is tried again as `run.attempts` allows, 2 s apart (NVIDIA documents that
     /// sriov-manage fails with "Cannot obtain unbindLock" while a client such as a monitoring
-    /// agent holds the GPU, and that it can hang: each try is bounded, and a failed one is
-    /// tried again twice, 2 s apart (shared/notes/vgpu-and-stacks.md).
-    public func run(_ program: HostPath, _ arguments: [String]) throws(SystemError) {
-        guard host.root.isLiveHost else {
+    /// agent holds the GPU, and that it can hang: shared/notes/vgpu-and-stacks.md). Standard
+    /// error is kept with standard output, so that what a failing program said is shown.
+    public func run(_ program: HostPath, _ run: ProgramRun) throws(SystemError) -> [String] {
+        guard runsPrograms else {
             throw .program(path: program.string, status: -1, output: "not run: programs run only on the live host, never from a --root tree")
         }
         var last = SystemError.program(path: program.string, status: -1, output: "")
-        for attempt in 0..<3 {
+        for attempt in 0..<max(1, run.attempts) {
             if attempt > 0 { pause(milliseconds: 2000) }
             let result: Subprocess.Result
-            do throws(SystemError) { result = try Subprocess.run([program.string] + arguments, input: [], timeoutSeconds: 60) } catch {
+            do throws(SystemError) {
+                result = try Subprocess.run([program.string] + run.arguments, input: [], timeoutSeconds: run.timeoutSeconds, mergingErrors: true)
+            } catch {
                 last = error
                 continue
             }
-            if result.status == 0 { return }
-            let said = String(decoding: result.output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
-            last = .program(path: program.string, status: result.status, output: said)
+            let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n").map(String.init)
+            if result.status == 0 { return lines }
+            last = .program(path: program.string, status: result.status, output: lines.last ?? "")
         }
         throw last
     }

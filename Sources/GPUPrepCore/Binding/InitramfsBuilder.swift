@@ -8,13 +8,17 @@ import GPUPrepSystem
 /// comes too late. Neither builder copies the rule on its own: initramfs-tools takes a fixed
 /// list of udev rules (its hooks/udev), dracut those its 95udev-rules module names. So gpuprep
 /// adds the rule, its modprobe softdeps and the VFIO modules to the image through each
-/// builder's own extension point, and says how to rebuild it (which gpuprep does not do: it
-/// takes a while, and is the administrator's to schedule).
+/// builder's own extension point, and says how to rebuild it (or, with --regenerate, rebuilds
+/// it: see Regeneration).
 public enum InitramfsBuilder: String, Sendable, CaseIterable {
     case initramfsTools = "initramfs-tools"
     case dracut
-    /// Arch's; its configuration is one file of the administrator's, which gpuprep does not edit.
+    /// Arch's, before drop-ins (mkinitcpio 35 and older): its configuration is one file of the
+    /// administrator's, which gpuprep does not edit.
     case mkinitcpio
+    /// mkinitcpio with /etc/mkinitcpio.conf.d, whose drop-ins it sources after mkinitcpio.conf
+    /// (mkinitcpio.conf(5)): gpuprep keeps one there.
+    case mkinitcpioDropIn = "mkinitcpio.conf.d"
 
     /// The builders installed on the host (Debian and Ubuntu: initramfs-tools; RHEL, Fedora,
     /// SUSE: dracut; Arch: mkinitcpio). More than one can be installed; each is served.
@@ -23,7 +27,8 @@ public enum InitramfsBuilder: String, Sendable, CaseIterable {
             switch builder {
             case .initramfsTools: return sysfs.exists(.mkinitramfs) || sysfs.exists(.initramfsToolsConfig)
             case .dracut: return HostPath.dracutPrograms.contains(where: sysfs.exists) || sysfs.exists(.dracutConfig)
-            case .mkinitcpio: return sysfs.exists(.mkinitcpioConfig)
+            case .mkinitcpio: return sysfs.exists(.mkinitcpioConfig) && !sysfs.exists(.mkinitcpioConfigD)
+            case .mkinitcpioDropIn: return sysfs.exists(.mkinitcpioConfigD)
             }
         }
     }
@@ -34,6 +39,7 @@ public enum InitramfsBuilder: String, Sendable, CaseIterable {
         case .initramfsTools: return .persistInitramfsToolsHook
         case .dracut: return .persistDracutConf
         case .mkinitcpio: return nil
+        case .mkinitcpioDropIn: return .persistMkinitcpioConf
         }
     }
 
@@ -80,6 +86,18 @@ public enum InitramfsBuilder: String, Sendable, CaseIterable {
             install_items+=" \(files.joined(separator: " ")) "
 
             """
+        case .mkinitcpioDropIn:
+            // The VFIO modules go first, before a host driver the administrator's MODULES=() loads
+            // for early KMS (the Arch wiki's "PCI passthrough via OVMF", 3.2.2); the files are
+            // copied into the image at their own paths.
+            return """
+            # Managed by gpuprep (bind/unbind --persist): the early binding of \(HostPath.persistUdevRules)
+            # in the initramfs, so that a host driver loaded there does not take the devices first.
+            # Rebuild the initramfs after a change: mkinitcpio -P
+            MODULES=(\(modules.joined(separator: " ")) "${MODULES[@]}")
+            FILES+=(\(files.joined(separator: " ")))
+
+            """
         case .mkinitcpio:
             return nil
         }
@@ -90,16 +108,22 @@ public enum InitramfsBuilder: String, Sendable, CaseIterable {
         switch self {
         case .initramfsTools: return "update-initramfs -u -k all"
         case .dracut: return "dracut --regenerate-all -f"
-        case .mkinitcpio: return "mkinitcpio -P"
+        case .mkinitcpio, .mkinitcpioDropIn: return "mkinitcpio -P"
         }
     }
+
+    /// The same, as --regenerate runs it.
+    public var rebuildArguments: [String] { rebuild.split(separator: " ").map(String.init) }
+
+    /// How the plan's advice to rebuild begins (--regenerate drops it: it runs the rebuild).
+    static let adviceLead = "rebuild the initramfs"
 
     /// What the plan says, once the early binding files change.
     func advice(for bindings: [PersistentBinding]) -> (note: String?, warning: String?) {
         switch self {
-        case .initramfsTools, .dracut:
+        case .initramfsTools, .dracut, .mkinitcpioDropIn:
             let what = bindings.isEmpty ? "without the early binding" : "with the early binding"
-            return ("rebuild the initramfs (\(rawValue)) \(what), or a host driver loaded there still takes the devices first at the next boot: \(rebuild)", nil)
+            return ("\(Self.adviceLead) (\(rawValue)) \(what), or a host driver loaded there still takes the devices first at the next boot: \(rebuild)", nil)
         case .mkinitcpio:
             guard !bindings.isEmpty else { return (nil, nil) }
             let modules = Self.modules(bindings).joined(separator: " ")

@@ -18,8 +18,9 @@ public struct Step: Sendable, Equatable {
         case backUp = "back-up"
         /// Make `path` a symbolic link to `value` (`ln -sf value path`), as `systemctl enable` does.
         case link
-        /// Run the program at `path` with the arguments in `value` (NVIDIA's sriov-manage, on the
-        /// live host only), bounded in time.
+        /// Run the program at `path` as `program` says (NVIDIA's sriov-manage, systemctl, the boot
+        /// loader's and initramfs builder's own commands), on the live host only, bounded in time;
+        /// `value` holds its arguments as the plan shows them.
         case run
         /// Check that `path` exists (an mdev the kernel made).
         case verifyExists = "verify-exists"
@@ -42,9 +43,19 @@ public struct Step: Sendable, Equatable {
     /// For a file whose content says little to a person (gpuprep's own records): what it holds,
     /// shown in the plan instead of the content.
     public var summary: String?
+    /// For `.run`: the arguments, each one word, and the bounds of each try.
+    public var program: ProgramRun?
 
     public static func write(_ path: HostPath, _ value: String, device: PCIAddress? = nil) -> Step {
         Step(action: .write, path: path, value: value, device: device)
+    }
+
+    /// Runs `program` with `arguments` (each one word, never split again).
+    public static func run(_ program: HostPath, _ arguments: [String], timeoutSeconds: Int = 60, attempts: Int = 1,
+                           device: PCIAddress? = nil) -> Step {
+        var step = Step(action: .run, path: program, value: arguments.map(Quote.shellWord).joined(separator: " "), device: device)
+        step.program = ProgramRun(arguments: arguments, timeoutSeconds: timeoutSeconds, attempts: attempts)
+        return step
     }
 
     /// The shell command that does the same, for people reading a plan.
@@ -60,7 +71,7 @@ public struct Step: Sendable, Equatable {
         case .removeFile: return "rm \(path?.string ?? "?")"
         case .backUp: return "cp -an \(value) \(path?.string ?? "?")"
         case .link: return "ln -sf \(value) \(path?.string ?? "?")"
-        case .run: return "\(path?.string ?? "?") \(value)"
+        case .run: return (path?.string ?? "?") + (value.isEmpty ? "" : " " + value)
         case .verifyExists: return "check \(path?.string ?? "?") exists"
         case .verifyAbsent: return "check \(path?.string ?? "?") is gone"
         case .verifyValue: return "check \(path?.string ?? "?") reads \(value)"
@@ -70,6 +81,14 @@ public struct Step: Sendable, Equatable {
             return "check \(path?.string ?? "?") -> \(value)"
         }
     }
+}
+
+/// How a `.run` step runs its program: the arguments, how long one try may take before the
+/// program is killed, and how many tries (2 s apart) it gets before its failure counts.
+public struct ProgramRun: Sendable, Equatable {
+    public var arguments: [String]
+    public var timeoutSeconds: Int
+    public var attempts: Int
 }
 
 /// Host paths of the PCI attributes that binding touches.

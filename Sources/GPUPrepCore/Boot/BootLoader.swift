@@ -17,14 +17,23 @@ public struct BootLoader: Sendable {
         /// no /etc/kernel/cmdline): each entry's `options` lines are its command line, read at
         /// boot, with nothing to regenerate.
         case systemdBoot = "systemd-boot"
+        /// Unified kernel images (the kernel, initramfs and command line in one EFI binary, in
+        /// /boot/EFI/Linux or /efi/EFI/Linux) with no /etc/kernel/cmdline yet: the builders
+        /// (mkinitcpio, ukify through kernel-install) then embed the running command line, and
+        /// --fix writes /etc/kernel/cmdline, which they read first.
+        case uki
     }
 
     public var kind: Kind
     /// The file that holds the configured command line (the one --fix edits, where it edits).
     public var file: HostPath
     public var configured: KernelCommandLine
-    /// The command that turns the configuration into what the firmware boots.
+    /// The command that turns the configuration into what the firmware boots, as the remedy
+    /// shows it, and as --regenerate runs it (nil: none, or one the fix itself makes).
     public var regenerate: String?
+    public var regenerateArguments: [String]?
+    /// For GRUB: the configuration grub-mkconfig writes (what the next boot reads).
+    public var generatedConfig: HostPath?
     /// For GRUB: the assignment that --fix extends (nil: a new line is added).
     var grubAssignment: (file: HostPath, assignment: ShellAssignment)?
 
@@ -56,6 +65,8 @@ public struct BootLoader: Sendable {
         case .kernelstub:
             return "kernelstub " + offs.map { "-d \($0)" }.joined(separator: " ") + " "
                 + offs.compactMap { Self.replacement(for: $0, wanted: wanted) }.map { "-a \($0)" }.joined(separator: " ")
+        case .uki:
+            return "write /etc/kernel/cmdline with the running command line, replacing \(changes.joined(separator: ", ")), then run '\(regenerate ?? "")' (or 'gpuprep check --fix --regenerate')"
         case .systemdBoot:
             return "in the options line of every entry in \(HostPath.blsEntries), replace \(changes.joined(separator: ", ")) (or 'gpuprep check --fix')"
         case .grub, .kernelCmdline, .proxmox:
@@ -76,6 +87,8 @@ public struct BootLoader: Sendable {
             return "add \(joined) to \(file), then run '\(regenerate ?? "")' (or 'gpuprep check --fix')"
         case .kernelstub:
             return "kernelstub " + arguments.map { "-a \($0)" }.joined(separator: " ")
+        case .uki:
+            return "write \(file) with the running command line and \(joined), then run '\(regenerate ?? "")' (or 'gpuprep check --fix --regenerate')"
         case .systemdBoot:
             return "add \(joined) to the options line of every entry in \(HostPath.blsEntries) (or 'gpuprep check --fix')"
         }
@@ -93,12 +106,22 @@ public struct BootLoader: Sendable {
         if let text = files.read(.kernelCmdline) {
             // kernel-install reads the whole file as one command line; newlines separate nothing else.
             let proxmox = sysfs.exists(.proxmoxBootTool) || sysfs.exists(.proxmoxConfig)
-            return BootLoader(kind: proxmox ? .proxmox : .kernelCmdline, file: .kernelCmdline, configured: KernelCommandLine(text),
-                              regenerate: proxmox ? "proxmox-boot-tool refresh" : "kernel-install add \"$(uname -r)\" \(HostPath.libModules)/\"$(uname -r)\"/vmlinuz")
+            if proxmox {
+                return BootLoader(kind: .proxmox, file: .kernelCmdline, configured: KernelCommandLine(text),
+                                  regenerate: "proxmox-boot-tool refresh", regenerateArguments: ["proxmox-boot-tool", "refresh"])
+            }
+            let (shown, arguments) = kernelCmdlineRegeneration(host)
+            return BootLoader(kind: .kernelCmdline, file: .kernelCmdline, configured: KernelCommandLine(text),
+                              regenerate: shown, regenerateArguments: arguments)
         }
         guard files.read(.defaultGrub) != nil else {
             // No GRUB: entries systemd-boot reads as they are.
-            return blsEntry(host).map { BootLoader(kind: .systemdBoot, file: $0.path, configured: KernelCommandLine($0.options), regenerate: nil) }
+            if let entry = blsEntry(host) {
+                return BootLoader(kind: .systemdBoot, file: entry.path, configured: KernelCommandLine(entry.options), regenerate: nil)
+            }
+            guard hasUnifiedKernelImages(host) else { return nil }
+            let (shown, arguments) = kernelCmdlineRegeneration(host)
+            return BootLoader(kind: .uki, file: .kernelCmdline, configured: KernelCommandLine(runningArguments(host)), regenerate: shown, regenerateArguments: arguments)
         }
         let (assignments, last) = grubAssignments(host)
         // What grub-mkconfig will see: the last assignment the shell surely runs (one in a
@@ -108,11 +131,59 @@ public struct BootLoader: Sendable {
             return BootLoader(kind: .grubBLS, file: entry.path, configured: KernelCommandLine(entry.options),
                               regenerate: nil, grubAssignment: last)
         }
-        let regenerate = sysfs.exists(.updateGrub) ? "update-grub"
-            : sysfs.exists(.bootGrub2) ? "grub2-mkconfig -o /boot/grub2/grub.cfg" : "grub-mkconfig -o /boot/grub/grub.cfg"
+        let (program, generated) = grubMkconfig(host)
+        let arguments = program == "update-grub" ? [program] : [program, "-o", generated.string]
         return BootLoader(kind: .grub, file: .defaultGrub,
                           configured: KernelCommandLine(final("GRUB_CMDLINE_LINUX") + " " + final("GRUB_CMDLINE_LINUX_DEFAULT")),
-                          regenerate: regenerate, grubAssignment: last)
+                          regenerate: arguments.joined(separator: " "), regenerateArguments: arguments, generatedConfig: generated,
+                          grubAssignment: last)
+    }
+
+    /// The program that writes grub.cfg, and where it goes. Debian's update-grub writes
+    /// /boot/grub/grub.cfg. On EL7 and EL8 booted by UEFI, the real grub.cfg is the one on the
+    /// ESP, /boot/efi/EFI/<vendor>/grub.cfg (RHEL 7 System Administrator's Guide, 26.2 "Making
+    /// persistent changes to a GRUB 2 menu"); since RHEL 9 and Fedora 34 that file is a stub that
+    /// loads /boot/grub2/grub.cfg (it says `configfile`), and the latter is the one to write.
+    static func grubMkconfig(_ host: HostContext) -> (program: String, config: HostPath) {
+        let sysfs = host.sysfs
+        if sysfs.exists(.updateGrub) { return ("update-grub", .bootGrubConfig) }
+        guard sysfs.exists(.bootGrub2) else { return ("grub-mkconfig", .bootGrubConfig) }
+        if sysfs.exists(.sysFirmwareEFI) {
+            let files = AtomicFile(root: host.root)
+            for vendor in (sysfs.list(.espEFI) ?? []).sorted() where HostPath.isPlainName(vendor) && vendor != "BOOT" {
+                let config = HostPath.espEFI.child(vendor, "grub.cfg")
+                if let text = files.read(config), !text.contains("configfile") { return ("grub2-mkconfig", config) }
+            }
+        }
+        return ("grub2-mkconfig", .bootGrub2Config)
+    }
+
+    /// What rebuilds the boot image from /etc/kernel/cmdline: mkinitcpio where its presets build
+    /// unified kernel images (`default_uki=` in /etc/mkinitcpio.d/*.preset, the Arch wiki's
+    /// "Unified kernel image"), else systemd's kernel-install for the running kernel (which runs
+    /// ukify or writes a BLS entry, as /etc/kernel/install.conf's layout says).
+    static func kernelCmdlineRegeneration(_ host: HostContext) -> (shown: String, arguments: [String]) {
+        let files = AtomicFile(root: host.root)
+        let presets = (host.sysfs.list(.mkinitcpioPresets) ?? []).sorted().filter { $0.hasSuffix(".preset") && HostPath.isPlainName($0) }
+        if presets.contains(where: { files.read(HostPath.mkinitcpioPresets.child($0))?.split(separator: "\n").contains { $0.trimmed().hasPrefix("default_uki=") } == true }) {
+            return ("mkinitcpio -P", ["mkinitcpio", "-P"])
+        }
+        let release = host.kernelRelease
+        let shown = "kernel-install add \"$(uname -r)\" \(HostPath.libModules)/\"$(uname -r)\"/vmlinuz"
+        return (shown, release.map { ["kernel-install", "add", $0, HostPath.libModules.child($0, "vmlinuz").string] } ?? ["kernel-install", "add"])
+    }
+
+    /// Whether the ESP holds unified kernel images (systemd's Boot Loader Specification, type #2).
+    static func hasUnifiedKernelImages(_ host: HostContext) -> Bool {
+        HostPath.ukiDirs.contains { dir in (host.sysfs.list(dir) ?? []).contains { $0.hasSuffix(".efi") } }
+    }
+
+    /// The running kernel's command line as written, without what a boot loader adds for itself
+    /// (`BOOT_IMAGE=`, `initrd=`): what a UKI builder embeds when /etc/kernel/cmdline is absent.
+    static func runningArguments(_ host: HostContext) -> String {
+        let text = AtomicFile(root: host.root).read(.procCmdline) ?? ""
+        return text.trimmed().split(separator: " ").map(String.init)
+            .filter { !$0.hasPrefix("BOOT_IMAGE=") && !$0.hasPrefix("initrd=") }.joined(separator: " ")
     }
 
     /// Every assignment of /etc/default/grub and then /etc/default/grub.d/*.cfg (as grub-mkconfig

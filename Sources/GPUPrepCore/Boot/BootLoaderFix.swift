@@ -10,23 +10,38 @@ public struct BootLoaderFix: Sendable {
     /// What to run afterwards so that the next boot uses it (nil: nothing, or nothing to fix).
     public var next: String?
     public var arguments: [String]
+    /// What --regenerate runs afterwards (see Regeneration).
+    public var regeneration = Regeneration.Needs()
 
-    /// The boot loader's arguments, then the nouveau blacklist (see NouveauBlacklist).
-    public static func plan(_ host: HostContext) throws(GPUPrepError) -> BootLoaderFix {
+    /// The boot loader's arguments, then the nouveau blacklist (see NouveauBlacklist); with
+    /// `regenerate`, the commands that make the next boot use them, run (not printed).
+    public static func plan(_ host: HostContext, regenerate: Bool = false) throws(GPUPrepError) -> BootLoaderFix {
         let snapshot = try HostSnapshot.read(host)
         var fix = try planBootLoader(host, snapshot)
+        // An earlier edit whose regeneration was never run: the generated grub.cfg lacks it.
+        if regenerate, fix.regeneration.bootLoader == nil, let loader = snapshot.bootLoader,
+           Regeneration.grubConfigurationIsStale(host, loader, wanted: snapshot.requiredArguments + snapshot.advisedArguments) {
+            fix.regeneration.bootLoader = loader.regenerateArguments
+            fix.plan.notes.append("\(loader.generatedConfig?.string ?? "grub.cfg") lacks arguments \(loader.file) has: it was not regenerated after the last edit")
+        }
         switch NouveauBlacklist.decide(snapshot) {
         case .write(let why):
             let files = AtomicFile(root: host.root)
             let old = files.read(.nouveauBlacklist)
             try fix.add(.nouveauBlacklist, old: old ?? "", new: NouveauBlacklist.content, files: files, backUp: old != nil)
             fix.plan.notes.append("\(why): \(HostPath.nouveauBlacklist) blacklists it")
-            let next = [fix.next, NouveauBlacklist.rebuild(host.sysfs)].compactMap { $0 }
+            let next = [NouveauBlacklist.rebuild(host.sysfs), fix.next].compactMap { $0 }
             fix.next = next.isEmpty ? nil : next.joined(separator: "; ")
+            fix.regeneration.initramfs = true
         case .leave(let why):
             fix.plan.notes.append(why)
         case .none:
             break
+        }
+        if regenerate {
+            fix.plan.regeneration = try Regeneration.steps(host, fix.regeneration)
+            // What is run is no longer left to the admin.
+            if !fix.plan.regeneration.isEmpty { fix.next = nil }
         }
         return fix
     }
@@ -57,16 +72,21 @@ public struct BootLoaderFix: Sendable {
         switch loader.kind {
         case .kernelstub:
             // kernelstub rewrites its own JSON; it is told, not edited.
+            let arguments = offs.flatMap { ["-d", $0] } + fix.arguments.flatMap { ["-a", $0] }
             fix.next = "kernelstub " + (offs.map { "-d \($0)" } + fix.arguments.map { "-a \($0)" }).joined(separator: " ")
+            fix.regeneration.bootLoader = ["kernelstub"] + arguments
             return fix
         case .systemdBoot:
             break   // planned above, entry by entry
-        case .kernelCmdline, .proxmox:
+        case .kernelCmdline, .proxmox, .uki:
             let old = files.read(loader.file) ?? ""
-            var line = old.trimmed()
+            // With UKIs and no file yet, the builders embed the running command line: it is kept.
+            var line = loader.kind == .uki ? BootLoader.runningArguments(host) : old.trimmed()
             for r in replacements { line = replacingArgument(r.old, with: r.new, in: line) }
-            try fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n", files: files)
+            try fix.add(loader.file, old: old, new: (joined.isEmpty ? line : line.isEmpty ? joined : line + " " + joined) + "\n", files: files,
+                        backUp: loader.kind != .uki)
             fix.next = loader.regenerate
+            fix.regeneration.bootLoader = loader.regenerateArguments
         case .grub, .grubBLS:
             let grub = BootLoader.grubFiles(host)
             if let problem = grub.problems.first { throw GPUPrepError(.refused, problem + " (nothing changed)") }
@@ -111,8 +131,12 @@ public struct BootLoaderFix: Sendable {
                 let added = fix.arguments.joined(separator: " ")
                 fix.next = "grubby --update-kernel=ALL" + (offs.isEmpty ? "" : " --remove-args=\"\(offs.joined(separator: " "))\"")
                     + (added.isEmpty ? "" : " --args=\"\(added)\"")
+                // grubby edits every BLS entry (and the kernelopts of grubenv on EL8) itself.
+                fix.regeneration.bootLoader = ["grubby", "--update-kernel=ALL"] + (offs.isEmpty ? [] : ["--remove-args=" + offs.joined(separator: " ")])
+                    + (added.isEmpty ? [] : ["--args=" + added])
             } else {
                 fix.next = loader.regenerate
+                fix.regeneration.bootLoader = loader.regenerateArguments
             }
         }
         return fix

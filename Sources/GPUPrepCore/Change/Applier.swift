@@ -5,6 +5,8 @@ public struct StepRecord: Sendable {
     public var step: Step
     public var done: Bool
     public var error: String?
+    /// What a program the step ran printed (regeneration), line by line.
+    public var output: [String] = []
 }
 
 /// Where a device ended up.
@@ -29,6 +31,8 @@ public struct ChangeOutcome: Sendable {
     public var devices: [DeviceResult] = []
     /// Nil when every step was done and verified.
     public var failure: GPUPrepError?
+    /// What the user should know of how it went (regeneration not run under --root).
+    public var notes: [String] = []
 }
 
 /// What a change has done so far, across the plans it carries out, so that a failure in any of
@@ -78,7 +82,39 @@ public struct Applier {
             rollBackIfInterrupted(&transaction)
         }
         startReleased(&transaction)
+        regenerate(plan.regeneration, in: &transaction)
         return finish(transaction)
+    }
+
+    /// --regenerate, once the change is done (and its services are back): the host's programs in
+    /// order, each one try, with what it printed kept. A failure or an interruption stops there
+    /// and is said with what is left to run; nothing is rolled back, since the files written are
+    /// right and what the failed program made is its own to redo. Under --root, nothing is run.
+    public func regenerate(_ steps: [Step], in t: inout Transaction) {
+        guard t.outcome.failure == nil, !steps.isEmpty else { return }
+        guard writer.runsPrograms else {
+            t.outcome.records += steps.map { StepRecord(step: $0, done: false) }
+            t.outcome.notes.append("not run under --root (programs run only on the live host): \(steps.map(\.shell).joined(separator: "; "))")
+            return
+        }
+        for (index, step) in steps.enumerated() {
+            var problem: String?
+            var output: [String] = []
+            if let signal = Interruption.received {
+                problem = "interrupted by \(signal)"
+            } else if let path = step.path, let program = step.program {
+                do { output = try writer.run(path, program) } catch { problem = error.message }
+            }
+            guard let problem else {
+                t.outcome.records.append(StepRecord(step: step, done: true, output: output))
+                continue
+            }
+            t.outcome.records.append(StepRecord(step: step, done: false, error: problem))
+            t.outcome.records += steps.dropFirst(index + 1).map { StepRecord(step: $0, done: false) }
+            let left = steps.dropFirst(index).map { "'\($0.shell)'" }.joined(separator: ", then ")
+            t.outcome.failure = GPUPrepError(.regenerateFailed, "the change is done and its files are kept, but '\(step.shell)' failed (\(problem)): the next boot does not have it yet; fix that, then run \(left), and reboot")
+            return
+        }
     }
 
     /// Stops the services the change releases, each checked to have let go of what it held;
@@ -343,8 +379,8 @@ public struct Applier {
             guard let path = step.path else { return nil }
             return verifyPath(path, step)
         case .run:
-            guard let path = step.path else { return "a program without a path" }
-            do { try writer.run(path, step.value.split(separator: " ").map(String.init)) } catch { return error.message }
+            guard let path = step.path, let program = step.program else { return "a program without a path" }
+            do { _ = try writer.run(path, program) } catch { return error.message }
             return nil
         case .backUp:
             guard let path = step.path, let source = path.backedUpFile else { return "a backup without a path" }

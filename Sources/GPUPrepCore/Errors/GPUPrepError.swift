@@ -26,6 +26,9 @@ public struct GPUPrepError: Error, Sendable, Equatable {
         case refused
         /// The kernel refused a write, or a probe bound nothing; what was done was rolled back.
         case applyFailed = "apply-failed"
+        /// The change is done, but a program --regenerate ran (update-grub, update-initramfs, ...)
+        /// failed: the files written are kept, the message says what to run again.
+        case regenerateFailed = "regenerate-failed"
         /// A change failed and could not be fully rolled back: the message lists the state left.
         case rollbackFailed = "rollback-failed"
         /// A write was still blocked in the kernel at its deadline (something holds the device):
@@ -42,7 +45,7 @@ public struct GPUPrepError: Error, Sendable, Equatable {
             case .usage, .unsafePath, .badConfig: return 64          // EX_USAGE
             case .invalidRoot, .unknownDevice, .unknownType, .unreadableFile: return 66 // EX_NOINPUT
             case .noPCIBus: return 69                    // EX_UNAVAILABLE
-            case .system, .applyFailed: return 74        // EX_IOERR
+            case .system, .applyFailed, .regenerateFailed: return 74        // EX_IOERR
             case .refused: return 65                     // EX_DATAERR
             case .rollbackFailed, .blocked: return 70    // EX_SOFTWARE
             case .locked: return 75                      // EX_TEMPFAIL

@@ -29,8 +29,8 @@ public struct ServiceRelease: Sendable, Equatable, Encodable {
     /// The systemctl the steps run.
     public var systemctl: HostPath
 
-    public var stop: Step { Step(action: .run, path: systemctl, value: "stop \(unit)") }
-    public var start: Step { Step(action: .run, path: systemctl, value: "start \(unit)") }
+    public var stop: Step { .run(systemctl, ["stop", unit]) }
+    public var start: Step { .run(systemctl, ["start", unit]) }
 
     enum Keys: String, CodingKey { case unit, holders }
     public func encode(to encoder: Encoder) throws {

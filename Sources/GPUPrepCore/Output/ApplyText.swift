@@ -7,7 +7,7 @@ public enum ApplyText {
         if report.outcome == nil && !report.changed {
             return out + "The host matches \(report.source): nothing to do.\n"
         }
-        if let outcome = report.outcome, let failure = outcome.failure {
+        if let outcome = report.outcome, let failure = outcome.failure, !ChangeText.succeeded(outcome) {
             out += ChangeText.failedSteps(outcome, style: style)
             return out + style.paint("not applied: ", .bad) + failure.message + "\n"
         }
@@ -29,7 +29,9 @@ public enum ApplyText {
         }
         for v in report.created { out += "created \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
         for v in report.destroyed { out += "destroyed \(v.name)  \(v.typeName ?? v.type)  on \(v.parent)\n" }
-        let done = report.outcome?.records.filter(\.done).count ?? 0
-        return out + "Done: \(done) step\(done == 1 ? "" : "s"), each checked.\n"
+        let done = report.outcome?.records.filter { $0.done && !report.plan.regeneration.contains($0.step) }.count ?? 0
+        out += "Done: \(done) step\(done == 1 ? "" : "s"), each checked.\n"
+        out += ChangeText.regeneration(report.plan, report.outcome, style: style)
+        return out + (report.outcome?.notes ?? []).map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
     }
 }

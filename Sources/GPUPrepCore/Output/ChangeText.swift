@@ -3,10 +3,29 @@ public enum ChangeText {
     public static func render(_ report: ChangeReport, style: TextStyle) -> String {
         if report.command == "fix" { return renderFix(report, style: style) }
         if report.vgpus != nil { return renderVGPUs(report, style: style) }
-        let body = renderBindings(report, style: style)
+        let body = renderBindings(report, style: style) + regeneration(report.plan, report.outcome, style: style)
         // What is left to do (rebuild the initramfs), after the plan or the result; not after a failure.
-        guard report.outcome?.failure == nil, !report.plan.isEmpty else { return body }
-        return body + report.plan.notes.map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
+        guard report.outcome.map(succeeded) ?? true, !report.plan.isEmpty else { return body }
+        return body + (report.plan.notes + (report.outcome?.notes ?? [])).map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
+    }
+
+    /// Done, though a program --regenerate ran may have failed after it.
+    static func succeeded(_ outcome: ChangeOutcome) -> Bool {
+        outcome.failure == nil || outcome.failure?.code == .regenerateFailed
+    }
+
+    /// --regenerate's programs as they ran: each command, marked, with the last lines it printed.
+    static func regeneration(_ plan: ChangePlan, _ outcome: ChangeOutcome?, style: TextStyle) -> String {
+        guard let outcome, succeeded(outcome) else { return "" }
+        var out = ""
+        for record in outcome.records where plan.regeneration.contains(record.step) && (record.done || record.error != nil) {
+            let mark = record.done ? style.paint("ran", .good) : style.paint("FAILED", .bad)
+            out += "[\(mark)] \(record.step.shell)\(record.error.map { "  (\($0))" } ?? "")\n"
+            let shown = record.output.suffix(20)
+            if shown.count < record.output.count { out += style.paint("  | ... (\(record.output.count - shown.count) lines before)\n", .dim) }
+            for line in shown { out += style.paint("  | ", .dim) + line + "\n" }
+        }
+        return out
     }
 
     /// bind and unbind: the plan, or where each device ended up, or what failed and was undone.
@@ -30,12 +49,15 @@ public enum ChangeText {
             return out
         }
         guard let outcome = report.outcome else { return out }
-        if outcome.failure != nil { return out + failedSteps(outcome, style: style) }
+        if !succeeded(outcome) { return out + failedSteps(outcome, style: style) }
         for device in outcome.devices {
             out += "\(device.address)  \(device.from ?? "no driver") -> \(style.paint(device.to ?? "no driver", .good))\n"
         }
         if outcome.devices.isEmpty {
             let writes = outcome.records.filter { $0.done && $0.step.action == .write }.count
+            if writes == 0 && !outcome.records.contains(where: { $0.done && [.writeFile, .removeFile, .link].contains($0.step.action) }) {
+                return out      // only the regeneration ran: said below
+            }
             let files = outcome.records.filter { $0.done && [.writeFile, .removeFile, .link].contains($0.step.action) }.count
             let parts = [writes > 0 ? "\(writes) write\(writes == 1 ? "" : "s")" : nil,
                          files > 0 ? "\(files) file\(files == 1 ? "" : "s") written or removed" : nil].compactMap { $0 }
@@ -71,12 +93,22 @@ public enum ChangeText {
             return "Nothing to fix: the boot configuration already has the IOMMU arguments (if the running kernel lacks them, reboot: see 'gpuprep check').\n" + notes
         }
         var out = report.diff ?? ""
-        if report.dryRun { return out + (report.next.map { "\nThen run: \($0)\n" } ?? "") + notes }
-        if let failure = report.outcome?.failure { return out + "\n" + style.paint("not changed: ", .bad) + failure.message + "\n" }
+        if report.dryRun {
+            let runs = report.plan.regeneration.map { "\nThen run: \($0.shell)" }.joined()
+            return out + runs + (runs.isEmpty ? "" : "\n") + (report.next.map { "\nThen run: \($0)\n" } ?? "") + notes
+        }
+        if let outcome = report.outcome, !succeeded(outcome), let failure = outcome.failure {
+            return out + "\n" + style.paint("not changed: ", .bad) + failure.message + "\n"
+        }
+        let outcomeNotes = (report.outcome?.notes ?? []).map { style.paint("note: ", .dim) + $0 + "\n" }.joined()
         let backups = report.plan.fileChanges.compactMap(\.path).filter { $0.string.hasSuffix(".gpuprep-bak") }
-        out += backups.isEmpty ? "\nWritten.\n" : "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
+        if !report.plan.fileChanges.isEmpty {
+            out += backups.isEmpty ? "\nWritten.\n" : "\nWritten. The previous version is kept as \(backups.map(\.string).joined(separator: ", ")).\n"
+        }
+        out += regeneration(report.plan, report.outcome, style: style)
+        if report.outcome?.failure != nil { return out + notes + outcomeNotes }
         if let next = report.next { out += "Now run '\(next)' and reboot.\n" } else { out += "Reboot to use it.\n" }
-        return out + notes
+        return out + notes + outcomeNotes
     }
 
     /// `create` and `destroy`: the plan, or the vGPUs made or removed, or what failed and was undone.

@@ -50,7 +50,7 @@ public struct ApplyReport: Sendable, Encodable {
         try c.encode(pending, forKey: .pending)
         try c.encode(refused, forKey: .refused)
         try c.encode(plan.warnings, forKey: .warnings)
-        try c.encode(plan.notes, forKey: .notes)
+        try c.encode(plan.notes + (outcome?.notes ?? []), forKey: .notes)
         if !plan.releases.isEmpty { try c.encode(plan.releases, forKey: .releases) }
         try c.encode(outcome?.failure?.message, forKey: .error)
         var diff = c.nestedContainer(keyedBy: DiffKeys.self, forKey: .diff)

@@ -24,7 +24,7 @@ public struct ChangeReport: Encodable, Sendable {
     var records: [StepRecord] { outcome?.records ?? plan.steps.map { StepRecord(step: $0, done: false) } }
 
     enum Keys: String, CodingKey { case schemaVersion, dryRun, steps, devices, rollback, warnings, notes, error, diff, next, created, destroyed, releases }
-    enum StepKeys: String, CodingKey { case action, path, value, done, error }
+    enum StepKeys: String, CodingKey { case action, path, value, done, error, output }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -34,7 +34,7 @@ public struct ChangeReport: Encodable, Sendable {
         try Self.encode(outcome?.rollback ?? [], into: c.nestedUnkeyedContainer(forKey: .rollback))
         try c.encode(devices, forKey: .devices)
         try c.encode(plan.warnings, forKey: .warnings)
-        try c.encode(plan.notes, forKey: .notes)
+        try c.encode(plan.notes + (outcome?.notes ?? []), forKey: .notes)
         try c.encode(outcome?.failure?.message, forKey: .error)
         try c.encode(diff, forKey: .diff)
         try c.encode(next, forKey: .next)
@@ -57,6 +57,7 @@ public struct ChangeReport: Encodable, Sendable {
             try s.encode(record.step.value, forKey: .value)
             try s.encode(record.done, forKey: .done)
             try s.encode(record.error, forKey: .error)
+            if record.step.action == .run && !record.output.isEmpty { try s.encode(record.output, forKey: .output) }
         }
     }
 }

@@ -63,7 +63,7 @@ public struct SRIOVPlanner {
         // refuse a raw sriov_numvfs write); it enables all of them, so a smaller count is
         // written directly. Either way the count and the last VF are checked after.
         if let tool = sriovManage, wanted == total {
-            write = Step(action: .run, path: tool, value: "-e \(address)", device: address)
+            write = .run(tool, ["-e", address.description], attempts: 3, device: address)
             plan.notes.append("VFs enabled with NVIDIA's \(tool) (-e), as NVIDIA asks")
         } else if let tool = sriovManage {
             plan.notes.append("\(tool) enables every VF; for \(wanted) of \(total), sriov_numvfs is written directly")
