@@ -100,7 +100,7 @@ public enum ExitStatusTable {
         Row(status: 66, meaning: "no such input: root, device, vGPU type or vGPU, pci.ids or config file", codes: [.invalidRoot, .unknownDevice, .unknownType, .unreadableFile]),
         Row(status: 69, meaning: "the root has no PCI bus (sys/bus/pci/devices is missing)", codes: [.noPCIBus]),
         Row(status: 70, meaning: "a change failed and so did its rollback, or a write is still blocked in the kernel: the report says what is left", codes: [.rollbackFailed, .blocked]),
-        Row(status: 74, meaning: "a read, write or library call failed; a change is rolled back, and says so", codes: [.system, .applyFailed]),
+        Row(status: 74, meaning: "a read, write or library call failed; a change is rolled back, and says so; or a program --regenerate ran failed (the change is kept)", codes: [.system, .applyFailed, .regenerateFailed]),
         Row(status: 75, meaning: "another gpuprep change holds the host lock", codes: [.locked]),
         Row(status: 77, meaning: "permission: changing the live host needs root", codes: [.permission]),
     ]
