@@ -282,7 +282,7 @@ _gpuprep_conflicts() {
 
 _gpuprep_bind() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --release --release-display --regenerate --no-regenerate --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --force --no-companions --persist --release --release-display --regenerate --no-regenerate --next-boot --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids --driver)
     __gpuprep_offer_flags_options -1
@@ -538,7 +538,7 @@ _gpuprep_sriov_disable() {
 
 _gpuprep_apply() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --dry-run --check --boot --persist --release --release-display --regenerate --no-regenerate --version -h --help)
+    non_repeating_flags=(--json --no-color --dry-run --check --boot --persist --next-boot --release --release-display --regenerate --no-regenerate --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids -f --file --profile --wait)
     __gpuprep_offer_flags_options 0

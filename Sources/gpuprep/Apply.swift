@@ -59,13 +59,19 @@ struct Apply: ParsableCommand {
                              discussion: "Writes /etc/systemd/system/gpuprep-apply.service (linked from multi-user.target.wants; with --profile, the unit applies that profile) and, for passthrough entries, the files bind --persist writes. With -f FILE, FILE is installed as /etc/gpuprep/gpuprep.yaml, the file the unit applies (refused when that file was written by hand and says something else)."))
     var persist = false
 
+    @Flag(help: ArgumentHelp("Change nothing on the running host: write what the next boot reads (as --persist does), and let the reboot apply the file.",
+                             discussion: "The passthrough devices' early binding files, the layout file and gpuprep-apply.service (which makes the VFs and vGPUs at that boot). What holds a device now does not stop it: the early binding takes the device before a display server or daemon can open it."))
+    var nextBoot = false
+
     @OptionGroup var release: ReleaseOptions
     @OptionGroup var regeneration: RegenerateOption
 
     func run() throws {
         try global.runReporting { () throws(GPUPrepError) in
             if dryRun && check { throw GPUPrepError(.usage, "--check and --dry-run exclude each other: --check already changes nothing") }
-            if regeneration.regenerate == true && !persist { throw GPUPrepError(.usage, "--regenerate goes with --persist") }
+            if nextBoot && (check || boot) { throw GPUPrepError(.usage, "--next-boot goes with neither --check nor --boot") }
+            let persist = persist || nextBoot
+            if regeneration.regenerate == true && !persist { throw GPUPrepError(.usage, "--regenerate goes with --persist or --next-boot") }
             guard (0...3600).contains(wait) else { throw GPUPrepError(.usage, "--wait must be between 0 and 3600 seconds") }
             let (text, shown) = try readLayout()
             let layout = try LayoutFile.parse(text, shown: shown).choosing(profile: profile)
@@ -73,6 +79,7 @@ struct Apply: ParsableCommand {
             session.lockTimeoutSeconds = boot ? Double(wait) : 10
             var planner = ApplyPlanner(layout: layout, persist: persist)
             planner.profile = profile
+            planner.nextBoot = nextBoot
             planner.release = release.choice
             if file != nil { planner.persistedFile = (text, shown) }
             var run = ApplyRun(planner: planner, session: session)

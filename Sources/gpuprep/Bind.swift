@@ -22,13 +22,25 @@ struct Bind: ParsableCommand {
                                valueName: "driver"), completion: hostCompletion(.driver))
     var driver = "vfio-pci"
 
+    @Flag(help: ArgumentHelp("Leave the running drivers as they are: write the early binding files (as --persist does) so that the devices bind at the next boot.",
+                             discussion: "What holds a device now (a desktop on the GPU) does not stop it; the boot VGA and an IOMMU group left unusable still do (--force). 'gpuprep check' shows the binding pending until the reboot."))
+    var nextBoot = false
+
     @Argument(help: ArgumentHelp("The devices (DDDD:BB:DD.F or BB:DD.F).", valueName: "address"), completion: addressCompletion)
     var addresses: [String]
 
+    func validate() throws {
+        if nextBoot && (change.release.release || change.release.releaseDisplay) {
+            throw ValidationError("--next-boot changes no running driver: it releases nothing")
+        }
+    }
+
     func run() throws {
+        var change = change
+        change.persist = change.persist || nextBoot
         try change.execute(global, command: "bind") { (planner) throws(GPUPrepError) in
             try planner.planBind(try parseAddresses(addresses), driver: try DriverChoice(driver),
-                                 companions: !change.noCompanions, force: change.force, persist: change.persist)
+                                 companions: !change.noCompanions, force: change.force, persist: change.persist, nextBoot: nextBoot)
         }
     }
 }

@@ -19,13 +19,12 @@ struct ChangeOptions: ParsableArguments {
     @OptionGroup var release: ReleaseOptions
     @OptionGroup var regeneration: RegenerateOption
 
-    func validate() throws {
-        if regeneration.regenerate == true && !persist { throw ValidationError("--regenerate goes with --persist") }
-    }
-
     /// Plans with the planner, then (unless a dry run) applies under the host lock.
     func execute(_ global: GlobalOptions, command: String,
                  plan makePlan: (BindPlanner) throws(GPUPrepError) -> ChangePlan) throws {
+        if regeneration.regenerate == true && !persist {
+            try global.run { () throws(GPUPrepError) in throw GPUPrepError(.usage, "--regenerate goes with --persist") }
+        }
         let regenerate = persist && regeneration.resolved(global)
         try applyChange(global, command: command, dryRun: dryRun) { (host) throws(GPUPrepError) in
             var planner = try BindPlanner(host: host)

@@ -13,6 +13,8 @@ public struct ApplyPlanner {
     /// Also make it hold at boot: the early binding files of the passthrough devices (so vfio
     /// claims them before their host drivers) and gpuprep-apply.service, enabled.
     public var persist = false
+    /// `--next-boot` (implies persist): see `work`.
+    public var nextBoot = false
     /// With --persist: the file applied when it is not the host's own (`-f FILE`), installed as
     /// the host's, so that the boot unit applies what was applied.
     public var persistedFile: (text: String, shown: String)?
@@ -54,9 +56,12 @@ public struct ApplyPlanner {
         public var vfsChanging: [String] = []
     }
 
-    /// Every entry, in the order they are planned and applied.
+    /// Every entry, in the order they are planned and applied. `--next-boot`: only what the next
+    /// boot reads (the passthrough devices' early binding, the layout file and its boot unit,
+    /// which makes the VFs and vGPUs at that boot); the running host is left as it is.
     public var work: [Work] {
-        layout.vgpus.map(Work.removeVGPUs) + layout.passthrough.map(Work.bind) + layout.sriov.map(Work.setVFs) + layout.vgpus.map(Work.addVGPUs)
+        if nextBoot { return layout.passthrough.map(Work.bind) + [.installBootUnit] }
+        return layout.vgpus.map(Work.removeVGPUs) + layout.passthrough.map(Work.bind) + layout.sriov.map(Work.setVFs) + layout.vgpus.map(Work.addVGPUs)
             + (persist ? [.installBootUnit] : [])
     }
 
@@ -74,6 +79,9 @@ public struct ApplyPlanner {
                     throw GPUPrepError(.refused, "profile '\(profile)' cannot be named in the boot unit (letters, digits, '.', '_' and '-' only): rename it to persist it")
                 }
                 part.plan.fileChanges = try installLayoutSteps(host) + BootUnit.installSteps(host: host, profile: .some(profile))
+                if nextBoot && !(layout.sriov.isEmpty && layout.vgpus.isEmpty) {
+                    part.plan.notes.append("the file's VFs and vGPUs are made at the next boot, by gpuprep-apply.service (nothing changes on the running host)")
+                }
                 return part
             }
         } catch {
@@ -134,7 +142,7 @@ public struct ApplyPlanner {
             return part
         }
         part.plan = try planner.planBind(targets.map(\.address), driver: try DriverChoice(entry.driver), companions: entry.companions, force: false,
-                                         persist: persist, recordInLayout: false)
+                                         persist: persist || nextBoot, recordInLayout: false, nextBoot: nextBoot)
         return part
     }
 

@@ -73,8 +73,30 @@ public struct BindPlanner {
     // MARK: bind
 
     /// `persist`: also the early binding files, and (`recordInLayout`) the entry in the layout file.
+    /// `nextBoot`: only those files (the guides' "ids in vfio-pci options, then reboot"), the
+    /// running drivers left as they are; what holds a device now does not stop it (the early
+    /// binding takes the device at boot, before a display server or daemon can open it).
     public func planBind(_ addresses: [PCIAddress], driver choice: DriverChoice, companions: Bool,
-                         force: Bool, persist: Bool = false, recordInLayout: Bool = true) throws(GPUPrepError) -> ChangePlan {
+                         force: Bool, persist: Bool = false, recordInLayout: Bool = true,
+                         nextBoot: Bool = false) throws(GPUPrepError) -> ChangePlan {
+        if nextBoot {
+            var plan = try planBind(addresses, driver: choice, companions: companions, force: true, persist: true,
+                                    recordInLayout: recordInLayout)
+            let reasons = try nextBootReasons(addresses, companions: companions)
+            try plan.refuse(reasons, unless: force)
+            plan.warnings.removeAll { $0.hasPrefix("forced: ") }
+            plan.warnings += force ? reasons.map { "forced: " + $0 } : []
+            let moving = plan.devices.map { "\($0.function.address) (\($0.from ?? "no driver") now)" }
+            if !moving.isEmpty {
+                plan.notes.append("at the next boot \(moving.joined(separator: ", ")) bind\(moving.count == 1 ? "s" : "") to \(plan.devices[0].to ?? "its VFIO driver"), before any host driver: reboot to apply it ('gpuprep check' shows it pending until then)")
+            }
+            // Nothing of the running host changes: no device step, no module load, no service.
+            plan.devices = []
+            plan.moduleLoads = []
+            plan.releases = []
+            plan.warnings.removeAll { $0.contains("gpuprep loads modules only into the running kernel") }
+            return plan
+        }
         let targets = try devices(addresses, companions: companions)
         var plan = ChangePlan()
         let moving = Set(targets.map(\.address))
@@ -122,6 +144,22 @@ public struct BindPlanner {
         return plan
     }
 
+    /// What refuses a next-boot binding: what would still be wrong after the reboot (the boot
+    /// VGA's console, a group left unusable), not what holds a device now.
+    func nextBootReasons(_ addresses: [PCIAddress], companions: Bool) throws(GPUPrepError) -> [String] {
+        let targets = try devices(addresses, companions: companions)
+        let moving = Set(targets.map(\.address))
+        var scratch = ChangePlan()
+        var groupsSaid = Set<Int>()
+        var reasons: [String] = []
+        var planner = self
+        planner.release = ReleaseChoice()
+        for function in targets {
+            reasons += planner.unsafeBindReasons(function, moving: moving, plan: &scratch, groupsSaid: &groupsSaid, live: false)
+        }
+        return reasons
+    }
+
     /// What is recorded in the persistent rules file now.
     func recordedBindings() -> [PersistentBinding] {
         PersistentBindings.parse(AtomicFile(root: host.root).read(.persistUdevRules))
@@ -161,7 +199,9 @@ public struct BindPlanner {
     }
 
     /// Why binding `f` is unsafe (empty: it is not); a device without an IOMMU group is only warned of.
-    func unsafeBindReasons(_ f: PCIFunction, moving: Set<PCIAddress>, plan: inout ChangePlan, groupsSaid: inout Set<Int>) -> [String] {
+    /// `live: false` (a binding at the next boot): what holds it or depends on it now is no reason.
+    func unsafeBindReasons(_ f: PCIFunction, moving: Set<PCIAddress>, plan: inout ChangePlan, groupsSaid: inout Set<Int>,
+                           live: Bool = true) -> [String] {
         var reasons: [String] = []
         if f.bootVGA {
             reasons.append("\(f.address) is the boot VGA device: the console runs on it and goes dark when it leaves \(f.driver ?? "its driver") (fine with another console, e.g. serial or SSH)")
@@ -175,6 +215,7 @@ public struct BindPlanner {
         } else {
             plan.warnings.append("\(f.address) has no IOMMU group: vfio-pci can bind it, but no VM can use it until the IOMMU is on")
         }
+        guard live else { return reasons }
         let busy = plan.release(holders.holders(f), release, sysfs: host.sysfs)
         if !busy.isEmpty {
             reasons.append("\(f.address) is in use: \(busy.described); \(busy.advice)")

@@ -3,7 +3,20 @@ import GPUPrepSystem
 /// What else a VFIO or vGPU host needs: iommufd, and NVIDIA's vGPU manager and VFs.
 enum HostReadinessChecks {
     static func run(_ s: HostSnapshot) -> [Finding] {
-        [iommufd(s)] + vgpuHost(s)
+        [iommufd(s)] + vgpuHost(s) + nextBoot(s)
+    }
+
+    /// Devices bound at the next boot (`bind --next-boot`, or --persist on a device that left its
+    /// driver since): the early binding is written, the running driver is another one. Pending
+    /// until the reboot, as a configured but unbooted command line is.
+    static func nextBoot(_ s: HostSnapshot) -> [Finding] {
+        let recorded = PersistentBindings.parse(AtomicFile(root: s.host.root).read(.persistUdevRules))
+        return recorded.compactMap { binding in
+            guard let function = s.topology.functions.first(where: { $0.address == binding.address }), function.driver != binding.driver else { return nil }
+            return Finding("device.next_boot", .warn,
+                           "\(binding.address) binds to \(binding.driver) at the next boot (\(HostPath.persistUdevRules)), on \(function.driver ?? "no driver") now: reboot pending",
+                           remedy: "reboot (or 'gpuprep bind \(binding.address)' now, if nothing holds it)", device: binding.address)
+        }
     }
 
     /// iommufd (Linux 6.2+, CONFIG_IOMMUFD: /dev/iommu) and VFIO's per-device files on it
