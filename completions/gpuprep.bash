@@ -186,7 +186,7 @@ _gpuprep() {
 
 _gpuprep_check() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-color --fix --dry-run --regenerate --no-regenerate --version -h --help)
+    non_repeating_flags=(--json --no-color --fix --dry-run --regenerate --no-regenerate --rom --version -h --help)
     repeating_options=()
     non_repeating_options=(--root --pci-ids)
     __gpuprep_offer_flags_options 0

@@ -23,7 +23,7 @@ function __gpuprep_parse_tokens -S
         __gpuprep_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'check'
-            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'fix' 'dry-run' 'regenerate' 'no-regenerate' 'version' 'h/help'
+            __gpuprep_parse_subcommand 0 'root=' 'json' 'no-color' 'pci-ids=' 'fix' 'dry-run' 'regenerate' 'no-regenerate' 'rom' 'version' 'h/help'
         case 'list'
             __gpuprep_parse_subcommand -r 1 'root=' 'json' 'no-color' 'pci-ids=' 'all' 'version' 'h/help'
         case 'iommu'
@@ -142,6 +142,7 @@ complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_option
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" dry-run' -l 'dry-run' -d 'With --fix: show the edit as a unified diff and change nothing.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" regenerate' -l 'regenerate' -d 'Then run this host\'s own commands that rebuild what boots from the files written (update-initramfs, dracut or mkinitcpio; update-grub, grub2-mkconfig, grubby, kernel-install, proxmox-boot-tool or kernelstub).'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" no-regenerate' -l 'no-regenerate' -d 'Then run this host\'s own commands that rebuild what boots from the files written (update-initramfs, dracut or mkinitcpio; update-grub, grub2-mkconfig, grubby, kernel-install, proxmox-boot-tool or kernelstub).'
+complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" rom' -l 'rom' -d 'Also read each GPU\'s expansion ROM for a UEFI image (gpu.rom), which a UEFI (OVMF) VM needs to show output early.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" version' -l 'version' -d 'Show the version.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep check" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'gpuprep' -n '__gpuprep_should_offer_completions_for_flags_or_options "gpuprep list" root' -l 'root' -d 'Treat DIR as / for every host file (env GPUPREP_ROOT; default /).' -rfa '(__gpuprep_complete_directories)'

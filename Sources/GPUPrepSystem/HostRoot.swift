@@ -208,6 +208,8 @@ public struct HostPath: Sendable, Hashable, CustomStringConvertible {
     public static let udevRules = HostPath(unchecked: "/etc/udev/rules.d")
     /// NVIDIA's vGPU manager daemon, where its installer puts it.
     public static let vgpuManagerBinary = HostPath(unchecked: "/usr/bin/nvidia-vgpu-mgr")
+    /// vfio-pci's options `check --fix` writes (see VGAArbitration).
+    public static let vfioPCIOptions = HostPath(unchecked: "/etc/modprobe.d/gpuprep-vfio-pci-options.conf")
     /// The nouveau blacklist `check --fix` writes (see NouveauBlacklist).
     public static let nouveauBlacklist = HostPath(unchecked: "/etc/modprobe.d/gpuprep-blacklist-nouveau.conf")
     /// `metrics --textfile DIR`'s file, in DIR opened as a root of its own.

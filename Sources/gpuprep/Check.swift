@@ -23,7 +23,8 @@ struct Check: ParsableCommand {
         running command line. An unrecognised boot loader is never touched. Where \
         nouveau is loaded or would claim an NVIDIA GPU, --fix also writes \
         /etc/modprobe.d/gpuprep-blacklist-nouveau.conf (blacklist nouveau, modeset=0) and names \
-        the initramfs rebuild; not where the host's console runs on nouveau.
+        the initramfs rebuild; not where the host's console runs on nouveau. Where a VGA GPU on \
+        vfio-pci is not the boot VGA device, it writes vfio-pci's disable_vga option.
         """
     )
 
@@ -37,15 +38,20 @@ struct Check: ParsableCommand {
 
     @OptionGroup var regeneration: RegenerateOption
 
+    @Flag(help: ArgumentHelp("Also read each GPU's expansion ROM for a UEFI image (gpu.rom), which a UEFI (OVMF) VM needs to show output early.",
+                             discussion: "The kernel's rom attribute reads nothing until enabled: gpuprep writes 1 to it, reads it (bounded), and writes 0 again, so on the live host it needs root. In a --root tree the rom file is read as it is."))
+    var rom = false
+
     func validate() throws {
         if dryRun && !fix { throw ValidationError("--dry-run goes with --fix") }
         if regeneration.regenerate == true && !fix { throw ValidationError("--regenerate goes with --fix") }
+        if rom && fix { throw ValidationError("--rom goes with check, not --fix") }
     }
 
     func run() throws {
         if fix { return try runFix() }
         try global.run { () throws(GPUPrepError) in
-            let report = try CheckReport.make(host: try global.openHost())
+            let report = try CheckReport.make(host: try global.openHost(), readROMs: rom)
             let output = global.json ? JSONOutput.render(report) : CheckText.render(report, style: global.textStyle)
             return (output, report.failed ? ExitStatus.findings : ExitStatus.success)
         }

@@ -30,13 +30,23 @@ public struct BootLoaderFix: Sendable {
             let old = files.read(.nouveauBlacklist)
             try fix.add(.nouveauBlacklist, old: old ?? "", new: NouveauBlacklist.content, files: files, backUp: old != nil)
             fix.plan.notes.append("\(why): \(HostPath.nouveauBlacklist) blacklists it")
-            let next = [NouveauBlacklist.rebuild(host.sysfs), fix.next].compactMap { $0 }
-            fix.next = next.isEmpty ? nil : next.joined(separator: "; ")
             fix.regeneration.initramfs = true
         case .leave(let why):
             fix.plan.notes.append(why)
         case .none:
             break
+        }
+        if VGAArbitration.shouldWrite(snapshot) {
+            let files = AtomicFile(root: host.root)
+            let old = files.read(.vfioPCIOptions)
+            try fix.add(.vfioPCIOptions, old: old ?? "", new: VGAArbitration.content, files: files, backUp: old != nil)
+            fix.plan.notes.append("the GPUs vfio-pci holds are not the boot VGA device: \(HostPath.vfioPCIOptions) sets its disable_vga")
+            fix.regeneration.initramfs = true
+        }
+        // The initramfs carries modprobe.d: rebuilt first, then the boot loader's command.
+        if fix.regeneration.initramfs {
+            let next = [NouveauBlacklist.rebuild(host.sysfs), fix.next].compactMap { $0 }
+            fix.next = next.isEmpty ? nil : next.joined(separator: "; ")
         }
         if regenerate {
             fix.plan.regeneration = try Regeneration.steps(host, fix.regeneration)

@@ -77,7 +77,7 @@ public enum Regeneration {
 extension Regeneration {
     /// Files the initramfs builders copy into the image: a change to one needs a rebuild.
     static let initramfsFiles: Set<HostPath> = [.persistUdevRules, .persistModprobe, .persistInitramfsToolsHook,
-                                                .persistDracutConf, .persistMkinitcpioConf, .nouveauBlacklist]
+                                                .persistDracutConf, .persistMkinitcpioConf, .nouveauBlacklist, .vfioPCIOptions]
 }
 
 extension ChangePlan {

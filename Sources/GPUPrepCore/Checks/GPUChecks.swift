@@ -17,10 +17,28 @@ enum GPUChecks {
             }
             findings.append(reset(s, gpu))
             findings.append(group(s, gpu))
+            if let rom = rom(s, gpu) { findings.append(rom) }
         }
         if let fabric = NVLinkFabric(s.topology.functions) { findings.append(Self.fabric(fabric)) }
         findings.append(display(s))
         return findings
+    }
+
+    /// Whether the GPU's ROM has a UEFI image, for a UEFI (OVMF) VM; nil when it was not read
+    /// (the live host without --rom, or no ROM attribute).
+    static func rom(_ s: HostSnapshot, _ gpu: PCIFunction) -> Finding? {
+        let name = gpu.deviceName ?? "the GPU"
+        guard let read = ExpansionROM.read(s.host, gpu.address, enable: s.readROMs) else { return nil }
+        guard let rom = read.rom else {
+            return Finding("gpu.rom", .warn, "\(name): \(read.problem ?? "its ROM cannot be read")",
+                           remedy: "read it where it is not the boot VGA device, or give the VM a ROM file with a UEFI image (libvirt <rom file=.../>, Proxmox romfile=)", device: gpu.address)
+        }
+        let images = rom.images.map(\.name).joined(separator: ", ")
+        if rom.hasUEFI {
+            return Finding("gpu.rom", .pass, "\(name)'s ROM has a UEFI image (\(images)): a UEFI (OVMF) VM shows its output from the start", device: gpu.address)
+        }
+        return Finding("gpu.rom", .warn, "\(name)'s ROM has no UEFI image (\(images)): a UEFI (OVMF) VM shows nothing on it until the guest's driver loads",
+                       remedy: "use a BIOS (SeaBIOS) VM for it, or give the VM a ROM file with a UEFI image (the card vendor's UEFI VBIOS; libvirt <rom file=.../>, Proxmox romfile=)", device: gpu.address)
     }
 
     /// Whether the GPU can be reset between VMs (reset_method, Linux 5.15+).

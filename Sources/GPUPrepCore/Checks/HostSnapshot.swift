@@ -10,6 +10,8 @@ public struct HostSnapshot {
     public var running: KernelCommandLine?
     public var topology: IOMMUTopology
     public var bootLoader: BootLoader?
+    /// `check --rom`: read each GPU's expansion ROM on the live host (see ExpansionROM.read).
+    public var readROMs = false
 
     public static func read(_ host: HostContext) throws(GPUPrepError) -> HostSnapshot {
         let sysfs = host.sysfs

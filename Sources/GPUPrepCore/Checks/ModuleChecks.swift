@@ -8,7 +8,7 @@ enum ModuleChecks {
             return [Finding("modules.vfio", .skip, "no module directory \(where_) to read"),
                     Finding("modules.nouveau", .skip, "no module directory \(where_) to read")]
         }
-        return [vfio(s, kmod), nouveau(s, kmod), vgpuHostDriver(s)]
+        return [vfio(s, kmod), nouveau(s, kmod), vgpuHostDriver(s)] + [VGAArbitration.finding(s)].compactMap { $0 }
     }
 
     /// Loaded: /sys/module/<name>, or the PCI driver it registers (a built-in vfio-pci may have

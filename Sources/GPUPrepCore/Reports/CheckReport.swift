@@ -4,8 +4,10 @@ public struct CheckReport: Encodable, Sendable {
     public var findings: [Finding]
     public var bootLoader: String?
 
-    public static func make(host: HostContext) throws(GPUPrepError) -> CheckReport {
-        let snapshot = try HostSnapshot.read(host)
+    /// `readROMs`: `check --rom` (see ExpansionROM.read).
+    public static func make(host: HostContext, readROMs: Bool = false) throws(GPUPrepError) -> CheckReport {
+        var snapshot = try HostSnapshot.read(host)
+        snapshot.readROMs = readROMs
         return CheckReport(root: host.root.display, findings: Checks.run(snapshot),
                            bootLoader: snapshot.bootLoader.map { "\($0.kind.rawValue) (\($0.file))" })
     }
