@@ -29,6 +29,8 @@ struct Apply: ParsableCommand {
             - match: {gpu: "0000:26:00.0"}   # or {vendor, device}, or {parent: mtty}
               type: L40S-24Q                 # a name or an id
               count: 2                       # per GPU, or max; uuids: [...] for mdevs
+              params: {frame_rate_limiter: 0}   # NVIDIA's vGPU plugin parameters
+          regenerate: true                   # --regenerate by default (check --fix, --persist)
           profiles:                          # chosen with --profile; replace the sections they name
             small: {vgpus: [{match: {vendor: "10de", device: "26b9"}, type: L40S-8Q, count: max}]}
         """

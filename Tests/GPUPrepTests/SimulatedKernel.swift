@@ -83,6 +83,12 @@ final class SimulatedKernel: HostWriter, @unchecked Sendable {
                 } else if text == "0", let before = creatableBefore.removeValue(forKey: list) {
                     try host.write(list, before)
                 }
+            } else if parts.last == "vgpu_params", parts.count >= 3, parts[parts.count - 2] == "nvidia" {
+                // NVIDIA's vGPU plugin parameters: kept as written (a space clears them), on a vGPU
+                // that exists (an mdev, or a VF carrying a vGPU).
+                let device = parts.dropLast(2).joined(separator: "/")
+                guard host.exists(device) else { throw SystemError.io(path: path.string, errno: ENOENT) }
+                try host.write(String(path.string.dropFirst()), text + "\n")
             } else if parts.last == "drivers_probe" {
                 // Success whatever happens: the kernel does not say whether anything bound.
                 guard host.driver(of: text) == nil, !probeBindsNothing else { return }

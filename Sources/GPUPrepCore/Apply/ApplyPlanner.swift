@@ -211,10 +211,16 @@ public struct ApplyPlanner {
                 case .max: wanted = room(for: entry.type, on: target, byParent: byParent, holdings)
                 }
                 wanted = max(wanted, missing.count)
+                if let params = entry.params {
+                    part.plan.actions += try VGPUParams.steps(params, made: [], existing: existing, sysfs: host.sysfs)
+                }
                 guard wanted > 0 else { continue }
                 let (plan, made) = try planner.planCreate(type: entry.type, parent: target, count: wanted, uuid: nil, uuids: missing)
                 part.plan.merge(plan)
                 part.created += made
+                if let params = entry.params {
+                    part.plan.actions += try VGPUParams.steps(params, made: made, existing: [], sysfs: host.sysfs)
+                }
             } else {
                 // Room is kept for the listed UUIDs still to make; the listed stay; of the others
                 // the last by name (UUID, or VF address) go; a vGPU a VM uses is refused, as

@@ -91,11 +91,16 @@ public struct HostLayout: Sendable, Equatable {
         /// mdev UUIDs that must be among them (VM definitions name an mdev by its UUID, so the
         /// one made again at boot must have the same); the rest of the count get new ones.
         public var uuids: [UUID] = []
+        /// NVIDIA's vGPU plugin parameters for every vGPU of the entry (nil: left as they are;
+        /// empty: cleared). See VGPUParams.
+        public var params: [VGPUParam]?
         public var line = 0
-        public init(match: Match, type: String, count: Count, uuids: [UUID] = [], line: Int = 0) {
-            self.match = match; self.type = type; self.count = count; self.uuids = uuids; self.line = line
+        public init(match: Match, type: String, count: Count, uuids: [UUID] = [], params: [VGPUParam]? = nil, line: Int = 0) {
+            self.match = match; self.type = type; self.count = count; self.uuids = uuids; self.params = params; self.line = line
         }
-        public static func == (a: Self, b: Self) -> Bool { a.match == b.match && a.type == b.type && a.count == b.count && a.uuids == b.uuids }
+        public static func == (a: Self, b: Self) -> Bool {
+            a.match == b.match && a.type == b.type && a.count == b.count && a.uuids == b.uuids && a.params == b.params
+        }
     }
 
     public var passthrough: [Passthrough] = []

@@ -73,7 +73,7 @@ public struct LayoutParser {
             vgpus = []
             for item in try list(section.value, "vgpus") {
                 let entry = try mapping(item, "a vgpus entry")
-                try allow(entry, ["match", "type", "count", "uuids"], in: "a vgpus entry")
+                try allow(entry, ["match", "type", "count", "uuids", "params"], in: "a vgpus entry")
                 guard let type = entry["type"] else { throw fail(item, "this vgpus entry has no 'type': name one, as 'gpuprep types' lists them") }
                 guard let number = entry["count"] else { throw fail(item, "this vgpus entry has no 'count': give a number or max") }
                 var rule = HostLayout.VGPUEntry(match: try match(entry, item, allowed: ["gpu", "vendor", "device", "parent"], in: "vgpus"),
@@ -89,6 +89,19 @@ public struct LayoutParser {
                     guard rule.match.ids.isEmpty else { throw fail(uuids.value, "uuids name single vGPUs: match one gpu or parent, not every device of an id") }
                     if case .exactly(let n) = rule.count, n < rule.uuids.count {
                         throw fail(number.value, "count \(n) is less than the \(rule.uuids.count) UUIDs listed")
+                    }
+                }
+                if let params = entry["params"] {
+                    rule.params = []
+                    if !params.value.isNull {
+                        for (name, value) in try mapping(params.value, "params").entries {
+                            let text = value.scalar ?? ""
+                            guard VGPUParams.isPlain(name) else { throw fail(params.value, "params: '\(name)' is no vGPU plugin parameter name (letters, digits, '_', '.', '-')") }
+                            guard VGPUParams.isPlain(text) else {
+                                throw fail(value, "params: \(name) is '\(text)': give one word (letters, digits, '_', '.', '-'), as in frame_rate_limiter: 0")
+                            }
+                            rule.params!.append(VGPUParam(name: name, value: text))
+                        }
                     }
                 }
                 vgpus!.append(rule)

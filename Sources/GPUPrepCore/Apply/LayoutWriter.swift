@@ -52,6 +52,9 @@ public enum LayoutWriter {
                 if !entry.uuids.isEmpty {
                     out += indent + "    uuids:\n" + entry.uuids.map { indent + "      - \"\($0.uuidString.lowercased())\"\n" }.joined()
                 }
+                if let params = entry.params {
+                    out += indent + "    params:" + (params.isEmpty ? " {}\n" : "\n") + params.map { indent + "      \(quote($0.name)): \(quote($0.value))\n" }.joined()
+                }
             }
         }
         return out
