@@ -53,12 +53,6 @@ public enum Regeneration {
         return HostPath.programDirs.map { $0.child(name) }.first(where: host.sysfs.exists) ?? HostPath.programDirs[0].child(name)
     }
 
-    /// The regeneration a boot loader needs after an edit of its configuration (nil: none, or
-    /// none gpuprep can run: systemd-boot reads its entries as they are).
-    public static func bootLoaderArguments(_ loader: BootLoader) -> [String]? {
-        loader.regenerateArguments
-    }
-
     /// Whether the boot configuration GRUB generated lacks arguments its configuration has (an
     /// edit made, its regeneration never run): then --regenerate runs it though nothing else changes.
     public static func grubConfigurationIsStale(_ host: HostContext, _ loader: BootLoader, wanted: [String]) -> Bool {
