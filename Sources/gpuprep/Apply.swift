@@ -89,8 +89,8 @@ struct Apply: ParsableCommand {
             run.boot = boot
             run.waitSeconds = wait
             run.progress = { Terminal.writeError("gpuprep: \($0)\n") }
-            // The file applied is the site's file, or names its own default.
-            run.regenerate = persist && !check && (regeneration.regenerate ?? layout.regenerate ?? regeneration.resolved(global))
+            // The flag, else the file applied; a file named with -f that says nothing defers to the site's.
+            run.regenerate = persist && !check && (regeneration.regenerate ?? layout.regenerate ?? (file != nil && regeneration.resolved(global)))
             let report: ApplyReport
             do throws(GPUPrepError) { report = try run.run() } catch {
                 // Not for want of root: nothing was tried, and nothing could be recorded.

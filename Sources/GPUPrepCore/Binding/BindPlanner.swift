@@ -79,24 +79,6 @@ public struct BindPlanner {
     public func planBind(_ addresses: [PCIAddress], driver choice: DriverChoice, companions: Bool,
                          force: Bool, persist: Bool = false, recordInLayout: Bool = true,
                          nextBoot: Bool = false) throws(GPUPrepError) -> ChangePlan {
-        if nextBoot {
-            var plan = try planBind(addresses, driver: choice, companions: companions, force: true, persist: true,
-                                    recordInLayout: recordInLayout)
-            let reasons = try nextBootReasons(addresses, companions: companions)
-            try plan.refuse(reasons, unless: force)
-            plan.warnings.removeAll { $0.hasPrefix("forced: ") }
-            plan.warnings += force ? reasons.map { "forced: " + $0 } : []
-            let moving = plan.devices.map { "\($0.function.address) (\($0.from ?? "no driver") now)" }
-            if !moving.isEmpty {
-                plan.notes.append("at the next boot \(moving.joined(separator: ", ")) bind\(moving.count == 1 ? "s" : "") to \(plan.devices[0].to ?? "its VFIO driver"), before any host driver: reboot to apply it ('gpuprep check' shows it pending until then)")
-            }
-            // Nothing of the running host changes: no device step, no module load, no service.
-            plan.devices = []
-            plan.moduleLoads = []
-            plan.releases = []
-            plan.warnings.removeAll { $0.contains("gpuprep loads modules only into the running kernel") }
-            return plan
-        }
         let targets = try devices(addresses, companions: companions)
         var plan = ChangePlan()
         let moving = Set(targets.map(\.address))
@@ -104,7 +86,7 @@ public struct BindPlanner {
         var persistent: [PersistentBinding] = []
         var refusals: [String] = []
         var groupsSaid = Set<Int>()     // a group left unusable is said once, not once per function in it
-        let recorded = persist ? recordedBindings() : []
+        let recorded = persist || nextBoot ? recordedBindings() : []
         for function in targets {
             let module = DriverResolver.module(for: choice, function: function, modalias: function.modalias, kmod: host.kmod())
             let driver: ResolvedDriver
@@ -116,7 +98,7 @@ public struct BindPlanner {
             persistent.append(PersistentBinding(address: function.address, driver: driver.driver, module: driver.module,
                                                 hostModules: hosts))
             if function.driver == driver.driver && function.driverOverride == driver.driver { continue }   // already there
-            refusals += unsafeBindReasons(function, moving: moving, plan: &plan, groupsSaid: &groupsSaid)
+            refusals += unsafeBindReasons(function, moving: moving, plan: &plan, groupsSaid: &groupsSaid, live: !nextBoot)
             plan.devices.append(DeviceChange(function: function, from: function.driver, to: driver.driver,
                                              steps: Self.bindSteps(function, to: driver.driver)))
         }
@@ -125,6 +107,14 @@ public struct BindPlanner {
         }
         // Every reason for every device at once, so that one run tells the whole story.
         try plan.refuse(refusals, unless: force)
+        if nextBoot {
+            let moving = plan.devices.map { "\($0.function.address) (\($0.from ?? "no driver") now)" }
+            if !moving.isEmpty {
+                plan.notes.append("at the next boot \(moving.joined(separator: ", ")) bind\(moving.count == 1 ? "s" : "") to \(plan.devices[0].to ?? "its VFIO driver"), before any host driver: reboot to apply it ('gpuprep check' shows it pending until then)")
+            }
+            // Nothing of the running host changes: no device step, and so no module load.
+            plan.devices = []
+        }
         for driver in modules.values.sorted(by: { $0.module < $1.module })
         where !driver.loaded && plan.devices.contains(where: { $0.to == driver.driver }) {
             plan.moduleLoads.append(Step(action: .loadModule, path: nil, value: driver.module, device: nil))
@@ -133,7 +123,7 @@ public struct BindPlanner {
                 plan.warnings.append("\(driver.module) is not loaded in \(host.root.display), and gpuprep loads modules only into the running kernel: under --root the real run stops at 'modprobe \(driver.module)' (load it on that host first)")
             }
         }
-        if persist {
+        if persist || nextBoot {
             let kept = recorded.filter { old in !persistent.contains { $0.address == old.address } }
             let early = PersistentBindings.plan(to: kept + persistent, files: AtomicFile(root: host.root))
             plan.fileChanges = early.steps
@@ -142,22 +132,6 @@ public struct BindPlanner {
             if recordInLayout { plan.fileChanges += try LayoutStore(host: host).recordBindings(addresses, driver: choice.text, companions: companions) }
         }
         return plan
-    }
-
-    /// What refuses a next-boot binding: what would still be wrong after the reboot (the boot
-    /// VGA's console, a group left unusable), not what holds a device now.
-    func nextBootReasons(_ addresses: [PCIAddress], companions: Bool) throws(GPUPrepError) -> [String] {
-        let targets = try devices(addresses, companions: companions)
-        let moving = Set(targets.map(\.address))
-        var scratch = ChangePlan()
-        var groupsSaid = Set<Int>()
-        var reasons: [String] = []
-        var planner = self
-        planner.release = ReleaseChoice()
-        for function in targets {
-            reasons += planner.unsafeBindReasons(function, moving: moving, plan: &scratch, groupsSaid: &groupsSaid, live: false)
-        }
-        return reasons
     }
 
     /// What is recorded in the persistent rules file now.
@@ -215,17 +189,17 @@ public struct BindPlanner {
         } else {
             plan.warnings.append("\(f.address) has no IOMMU group: vfio-pci can bind it, but no VM can use it until the IOMMU is on")
         }
+        // The VFs go with their PF's driver (its remove disables SR-IOV), and with them every
+        // vGPU this GPU could still take: said even when none is in use.
+        if let vfs = f.sriov?.numVFs, vfs > 0 {
+            plan.notes.append("\(f.address)'s \(vfs) VF\(vfs == 1 ? "" : "s") go\(vfs == 1 ? "es" : "") with it: leaving \(f.driver ?? "its driver") disables SR-IOV, and the host can make no vGPU on it until it is back on nvidia with its VFs enabled")
+        }
         guard live else { return reasons }
         let busy = plan.release(holders.holders(f), release, sysfs: host.sysfs)
         if !busy.isEmpty {
             reasons.append("\(f.address) is in use: \(busy.described); \(busy.advice)")
         }
         reasons += dependents.reasons(for: f.address)
-        // The VFs go with their PF's driver (its remove disables SR-IOV), and with them every
-        // vGPU this GPU could still take: said even when none is in use.
-        if let vfs = f.sriov?.numVFs, vfs > 0 {
-            plan.notes.append("\(f.address)'s \(vfs) VF\(vfs == 1 ? "" : "s") go\(vfs == 1 ? "es" : "") with it: leaving \(f.driver ?? "its driver") disables SR-IOV, and the host can make no vGPU on it until it is back on nvidia with its VFs enabled")
-        }
         return reasons
     }
 

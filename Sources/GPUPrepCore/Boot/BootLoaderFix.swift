@@ -26,9 +26,7 @@ public struct BootLoaderFix: Sendable {
         }
         switch NouveauBlacklist.decide(snapshot) {
         case .write(let why):
-            let files = AtomicFile(root: host.root)
-            let old = files.read(.nouveauBlacklist)
-            try fix.add(.nouveauBlacklist, old: old ?? "", new: NouveauBlacklist.content, files: files, backUp: old != nil)
+            try fix.addOwnFile(.nouveauBlacklist, NouveauBlacklist.content, files: AtomicFile(root: host.root))
             fix.plan.notes.append("\(why): \(HostPath.nouveauBlacklist) blacklists it")
             fix.regeneration.initramfs = true
         case .leave(let why):
@@ -37,9 +35,7 @@ public struct BootLoaderFix: Sendable {
             break
         }
         if VGAArbitration.shouldWrite(snapshot) {
-            let files = AtomicFile(root: host.root)
-            let old = files.read(.vfioPCIOptions)
-            try fix.add(.vfioPCIOptions, old: old ?? "", new: VGAArbitration.content, files: files, backUp: old != nil)
+            try fix.addOwnFile(.vfioPCIOptions, VGAArbitration.content, files: AtomicFile(root: host.root))
             fix.plan.notes.append("the GPUs vfio-pci holds are not the boot VGA device: \(HostPath.vfioPCIOptions) sets its disable_vga")
             fix.regeneration.initramfs = true
         }
@@ -234,6 +230,12 @@ public struct BootLoaderFix: Sendable {
         }
         plan.fileChanges.append(Step(action: .writeFile, path: path, value: new, device: nil))
         diff += UnifiedDiff.make(old, new, path: path.string)
+    }
+
+    /// A file of gpuprep's own (modprobe.d): written whole, backed up only if one was there.
+    mutating func addOwnFile(_ path: HostPath, _ content: String, files: AtomicFile) throws(GPUPrepError) {
+        let old = files.read(path)
+        try add(path, old: old ?? "", new: content, files: files, backUp: old != nil)
     }
 
     /// Appends inside the value's closing quote, so quoting and `$VAR` references stay as written;

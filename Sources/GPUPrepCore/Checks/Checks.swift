@@ -139,8 +139,7 @@ public enum Checks {
     /// the kernel command line, or a modprobe.d line that sets it at the next load.
     static func unsafeInterrupts(_ s: HostSnapshot, _ running: KernelCommandLine) -> (source: String, remedy: String)? {
         let parameter = HostPath.sysModule.child("vfio_iommu_type1", "parameters", "allow_unsafe_interrupts")
-        let onCommandLine = running.parameters.first { $0.hasPrefix("vfio_iommu_type1.allow_unsafe_interrupts=") }
-            .map { String($0.dropFirst("vfio_iommu_type1.allow_unsafe_interrupts=".count)) }.map(ModprobeOptions.isOn) ?? false
+        let onCommandLine = running.value("vfio_iommu_type1.allow_unsafe_interrupts").map(ModprobeOptions.isOn) ?? false
         let files = ModprobeOptions.lines(s.host.sysfs, module: "vfio_iommu_type1", parameter: "allow_unsafe_interrupts").filter { ModprobeOptions.isOn($0.value) }
         if let file = files.first {
             return ("'\(file.line)' in \(file.path)", "remove allow_unsafe_interrupts from \(file.path) where the hardware remaps interrupts, then reload vfio_iommu_type1 (or reboot)")

@@ -56,12 +56,13 @@ public struct ExpansionROM: Sendable, Equatable {
             let writer = SysfsWriter(root: host.root)
             do throws(SystemError) { try writer.write(path, "1") } catch { return (nil, "its ROM cannot be enabled for reading (\(error.message))") }
             defer { try? writer.write(path, "0") }
-            guard let bytes = host.sysfs.readBytes(path), let rom = ExpansionROM(bytes) else {
-                return (nil, "its ROM reads as no ROM image (a boot VGA device's ROM may be shadowed by the firmware)")
-            }
-            return (rom, nil)
+            return parsed(host.sysfs.readBytes(path))
         }
-        guard let bytes = host.sysfs.readBytes(path), let rom = ExpansionROM(bytes) else {
+        return parsed(host.sysfs.readBytes(path))
+    }
+
+    static func parsed(_ bytes: [UInt8]?) -> (rom: ExpansionROM?, problem: String?) {
+        guard let bytes, let rom = ExpansionROM(bytes) else {
             return (nil, "its ROM reads as no ROM image (a boot VGA device's ROM may be shadowed by the firmware)")
         }
         return (rom, nil)

@@ -31,9 +31,8 @@ enum VGAArbitration {
     /// Whether disable_vga is on: the running module's parameter, the command line, modprobe.d.
     static func isSet(_ s: HostSnapshot) -> Bool {
         if let live = s.host.sysfs.read(HostPath.sysModule.child("vfio_pci", "parameters", "disable_vga")), ModprobeOptions.isOn(live) { return true }
-        let onCommandLine = s.running?.parameters.contains { p in
-            ["vfio_pci.disable_vga=", "vfio-pci.disable_vga="].contains { p.hasPrefix($0) && ModprobeOptions.isOn(String(p.dropFirst($0.count))) }
-        } ?? false
+        // The kernel takes `vfio-pci.` as `vfio_pci.`, and the last value (KernelCommandLine.value).
+        let onCommandLine = s.running?.value("vfio_pci.disable_vga").map(ModprobeOptions.isOn) ?? false
         return onCommandLine || ModprobeOptions.lines(s.host.sysfs, module: "vfio_pci", parameter: "disable_vga").last.map { ModprobeOptions.isOn($0.value) } ?? false
     }
 
